@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OAuthConfig(AppConfig):
+    name = "ciam.oauth"
+    label = "oauth"
+    verbose_name = "OAuth2 / OpenID Connect"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,121 @@
+"""Token introspection (RFC 7662) with Hydra's field set.
+
+One indexed lookup by digest: access tokens first, then refresh tokens (or the other way round
+when `token_type_hint` says so). Anything invalid, expired, revoked, of a disabled client or,
+for a caller that may only see its own tokens, of another client, is `{"active": false}`.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ciam.oauth.crypto import token_checksum
+from ciam.oauth.models import AccessToken, RefreshToken
+from ciam.oauth.tokens import token_audience
+
+INACTIVE = {"active": False}
+INTROSPECT_ANY_SCOPE = "ciam:introspect"
+
+
+def may_introspect_any(client) -> bool:
+    """A resource server: a client allowed the `ciam:introspect` scope."""
+    return INTROSPECT_ANY_SCOPE in client.scopes
+
+
+def _ts(value) -> int:
+    return int(value.timestamp())
+
+
+def _subject(token) -> str:
+    return str(token.user_id) if token.user_id else token.application.client_id
+
+
+def _access(token: AccessToken) -> dict | None:
+    if token.is_expired() or not token.application.is_active:
+        return None
+    return {
+        "active": True,
+        "client_id": token.application.client_id,
+        "scope": token.scope,
+        "sub": _subject(token),
+        "exp": _ts(token.expires),
+        "iat": _ts(token.created),
+        "nbf": _ts(token.created),
+        "iss": settings.CIAM_ISSUER,
+        "aud": token_audience(token.application),
+        "token_type": "Bearer",
+        "token_use": "access_token",
+    }
+
+
+def refresh_token_expires(token: RefreshToken):
+    lifespan = token.application.refresh_token_lifespan or settings.CIAM_REFRESH_TOKEN_LIFESPAN
+    return token.access_token.expires + timedelta(seconds=lifespan)
+
+
+def _refresh(token: RefreshToken) -> dict | None:
+    if token.revoked is not None or token.access_token_id is None or not token.application.is_active:
+        return None
+    expires = refresh_token_expires(token)
+    if expires <= timezone.now():
+        return None
+    return {
+        "active": True,
+        "client_id": token.application.client_id,
+        "scope": token.access_token.scope,
+        "sub": _subject(token),
+        "exp": _ts(expires),
+        "iat": _ts(token.created),
+        "nbf": _ts(token.created),
+        "iss": settings.CIAM_ISSUER,
+        "aud": token_audience(token.application),
+        "token_type": "Bearer",
+        "token_use": "refresh_token",
+    }
+
+
+def introspect(
+    token: str, *, token_type_hint: str = "", caller=None, required_scopes: list[str] | None = None
+) -> dict:
+    """What is known about `token`, as an RFC 7662 response body.
+
+    `caller` is the authenticated client asking; None means a trusted backend (admin API).
+    """
+    if not token or len(token) > 8192:
+        return INACTIVE
+    digest = token_checksum(token)
+    lookups = [_lookup_access, _lookup_refresh]
+    if token_type_hint == "refresh_token":
+        lookups.reverse()
+    for lookup in lookups:
+        answer = lookup(digest, caller)
+        if answer is not None:
+            break
+    else:
+        return INACTIVE
+    if required_scopes and not set(required_scopes) <= set(answer["scope"].split()):
+        return INACTIVE
+    return answer
+
+
+def _visible(token, caller) -> bool:
+    return caller is None or may_introspect_any(caller) or token.application_id == caller.pk
+
+
+def _lookup_access(digest: str, caller) -> dict | None:
+    token = AccessToken.objects.select_related("application").filter(token_checksum=digest).first()
+    if token is None or not _visible(token, caller):
+        return None
+    return _access(token)
+
+
+def _lookup_refresh(digest: str, caller) -> dict | None:
+    token = (
+        RefreshToken.objects.select_related("application", "access_token")
+        .filter(token_checksum=digest, revoked__isnull=True)
+        .first()
+    )
+    if token is None or not _visible(token, caller):
+        return None
+    return _refresh(token)

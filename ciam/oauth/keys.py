@@ -1,0 +1,127 @@
+"""Signing keys: creation, rotation, the current key, the published JWKS.
+
+Keys live in the database so that every app process signs with, and publishes, the same keys.
+A parsed private key is cached per process by `kid` (a key never changes once written), so no
+request parses a key; the question "which kid is current" is one indexed query.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from jwcrypto import jwk
+
+from ciam.oauth.crypto import decrypt_private, encrypt_private
+from ciam.oauth.models import SigningKey
+
+# kid -> parsed private key. Keys are immutable once stored, so this never goes stale.
+_PARSED: dict[str, jwk.JWK] = {}
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    algorithm: str
+    jwk: jwk.JWK
+
+
+def _generate(algorithm: str) -> jwk.JWK:
+    if algorithm == SigningKey.Algorithm.ES256:
+        return jwk.JWK.generate(kty="EC", crv="P-256")
+    # RSA-2048: an RSA-4096 signature costs ~15x more per token for no gain within key lifetimes.
+    return jwk.JWK.generate(kty="RSA", size=2048)
+
+
+def _max_signed_token_lifespan() -> int:
+    """The longest a token signed by a key may live: ID tokens and JWT access tokens."""
+    from clients.models import Client
+
+    longest_client = Client.objects.aggregate(
+        at=Max("access_token_lifespan"), it=Max("id_token_lifespan")
+    )
+    return max(
+        settings.CIAM_ID_TOKEN_LIFESPAN,
+        settings.CIAM_ACCESS_TOKEN_LIFESPAN,
+        longest_client["at"] or 0,
+        longest_client["it"] or 0,
+    )
+
+
+def create_signing_key(*, algorithm: str | None = None) -> SigningKey:
+    """Generate a key and store it (private part encrypted). The newest active key signs."""
+    algorithm = algorithm or settings.CIAM_SIGNING_ALGORITHM
+    if algorithm not in SigningKey.Algorithm.values:
+        raise ValueError(f"Unsupported signing algorithm {algorithm!r}; use RS256 or ES256")
+    key = _generate(algorithm)
+    kid = key.thumbprint()
+    public = json.loads(key.export_public())
+    public.update({"kid": kid, "alg": algorithm, "use": "sig"})
+    return SigningKey.objects.create(
+        kid=kid,
+        algorithm=algorithm,
+        public_jwk=public,
+        private_jwk_encrypted=encrypt_private(key.export_private()),
+    )
+
+
+@transaction.atomic
+def rotate_signing_keys(*, algorithm: str | None = None) -> SigningKey:
+    """Publish and start signing with a new key; retire the others.
+
+    Retired keys stay in the JWKS until every token they may have signed has expired (the
+    longest ID-token or JWT access-token lifespan, plus a minute of clock skew).
+    """
+    now = timezone.now()
+    publish_until = now + timedelta(seconds=_max_signed_token_lifespan() + 60)
+    new_key = create_signing_key(algorithm=algorithm)
+    SigningKey.objects.filter(retired_at__isnull=True).exclude(pk=new_key.pk).update(
+        retired_at=now, publish_until=publish_until
+    )
+    return new_key
+
+
+def _load(record: SigningKey) -> LoadedKey:
+    parsed = _PARSED.get(record.kid)
+    if parsed is None:
+        parsed = jwk.JWK.from_json(decrypt_private(record.private_jwk_encrypted))
+        _PARSED[record.kid] = parsed
+    return LoadedKey(kid=record.kid, algorithm=record.algorithm, jwk=parsed)
+
+
+def current_signing_key() -> LoadedKey:
+    """The key that signs now; created on first use if the deployment has none yet."""
+    record = (
+        SigningKey.objects.filter(retired_at__isnull=True)
+        .only("kid", "algorithm", "private_jwk_encrypted")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if record is None:
+        record = create_signing_key()
+    return _load(record)
+
+
+def verification_key(kid: str) -> LoadedKey | None:
+    """A published key by kid (current or retired but still published), or None."""
+    if not isinstance(kid, str) or not kid:
+        return None
+    record = published_keys().filter(kid=kid).first()
+    return _load(record) if record else None
+
+
+def published_keys():
+    now = timezone.now()
+    return SigningKey.objects.filter(Q(retired_at__isnull=True) | Q(publish_until__gt=now))
+
+
+def jwks() -> dict:
+    """The public JWKS: the current key and every retired key still within its window."""
+    keys = list(published_keys().order_by("-created_at", "-id").values_list("public_jwk", flat=True))
+    if not keys:
+        current_signing_key()
+        keys = list(published_keys().values_list("public_jwk", flat=True))
+    return {"keys": keys}

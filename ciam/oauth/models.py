@@ -1,0 +1,132 @@
+"""django-oauth-toolkit's models, swapped into our app from the first migration.
+
+Differences from the toolkit's own:
+- Authorization codes are stored as a SHA-256 digest only (the toolkit keeps them in clear);
+  every lookup by `code=` is translated to the digest by the queryset, so the toolkit's own
+  queries keep working and no query can match a stored digest presented as a code.
+- A redeemed code is kept (marked `redeemed_at`) until it expires, so that a replay is detected
+  and revokes the tokens it issued (RFC 6749 §4.1.2).
+- Access tokens carry the token family of their grant, so that a replayed code or a reused
+  refresh token revokes every access and refresh token of that family at once.
+"""
+
+import uuid
+
+from django.db import models, transaction
+from django.utils import timezone
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    AbstractDeviceGrant,
+    AbstractGrant,
+    AbstractIDToken,
+    AbstractRefreshToken,
+)
+
+from ciam.oauth.crypto import token_checksum
+
+
+class GrantQuerySet(models.QuerySet):
+    def _filter_or_exclude(self, negate, args, kwargs):
+        # The single point every filter()/get()/exclude() goes through: a code is only ever
+        # compared as its digest.
+        if "code" in kwargs:
+            kwargs = {**kwargs, "code": token_checksum(str(kwargs["code"]))}
+        return super()._filter_or_exclude(negate, args, kwargs)
+
+
+class Grant(AbstractGrant):
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True)
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta(AbstractGrant.Meta):
+        indexes = [models.Index(fields=["expires"], name="oauth_grant_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            # New rows arrive with the raw code from oauthlib; only its digest is written.
+            self.code = token_checksum(self.code)
+        super().save(*args, **kwargs)
+
+
+class AccessToken(AbstractAccessToken):
+    token_family = models.UUIDField(null=True, blank=True, db_index=True)
+
+    class Meta(AbstractAccessToken.Meta):
+        indexes = [models.Index(fields=["expires"], name="oauth_at_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"AccessToken #{self.pk}"
+
+
+class RefreshToken(AbstractRefreshToken):
+    class Meta(AbstractRefreshToken.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"RefreshToken #{self.pk}"
+
+    @classmethod
+    def revoke_family(cls, token_family: uuid.UUID | None) -> None:
+        """Revoke every refresh token of the family and delete every access token of it.
+
+        The toolkit's version only reaches access tokens still linked to a refresh token; ours
+        also removes those tagged with the family (e.g. from a client with no refresh grant).
+        """
+        if not token_family:
+            return
+        with transaction.atomic():
+            super().revoke_family(token_family)
+            AccessToken.objects.filter(token_family=token_family).delete()
+
+
+class IDToken(AbstractIDToken):
+    class Meta(AbstractIDToken.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"IDToken #{self.pk}"
+
+
+class DeviceGrant(AbstractDeviceGrant):
+    class Meta(AbstractDeviceGrant.Meta):
+        pass
+
+
+class SigningKey(models.Model):
+    """A key that signs ID tokens and JWT access tokens.
+
+    The private part is encrypted at rest (ciam.oauth.crypto). The newest key without
+    `retired_at` signs; a retired key stays published in the JWKS until `publish_until`, by which
+    time every token it signed has expired.
+    """
+
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256", "RS256 (RSA-2048)"
+        ES256 = "ES256", "ES256 (P-256)"
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8, choices=Algorithm.choices)
+    public_jwk = models.JSONField()
+    private_jwk_encrypted = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    publish_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.algorithm})"
+
+    @property
+    def status(self) -> str:
+        if self.retired_at is None:
+            return "active"
+        if self.publish_until and self.publish_until > timezone.now():
+            return "retired (published)"
+        return "expired"

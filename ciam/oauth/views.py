@@ -1,0 +1,334 @@
+"""Protocol endpoints. Paths follow Ory Hydra v2 (see ciam/urls.py)."""
+
+import hmac
+import json
+import logging
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.views.oidc import RPInitiatedLogoutView
+from oauthlib.common import Request as OAuthlibRequest
+
+from ciam.oauth import flows
+from ciam.oauth.introspection import introspect
+from ciam.oauth.keys import jwks
+from ciam.oauth.responses import oauth_endpoint, oauth_error
+from ciam.oauth.scopes import known_scopes
+
+log = logging.getLogger(__name__)
+
+GRANT_TYPES_SUPPORTED = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+]
+CLAIMS_SUPPORTED = [
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",
+    "email", "email_verified", "name", "given_name", "family_name", "updated_at",
+]
+
+
+def _url(name: str) -> str:
+    return settings.CIAM_ISSUER + reverse(name)
+
+
+def error_page(request: HttpRequest, error: str, description: str, *, status: int = 400) -> HttpResponse:
+    """A readable page for errors that must not go back to a client (unknown client, bad URI)."""
+    return render(
+        request, "error.html", {"error": error, "error_description": description}, status=status
+    )
+
+
+# --- Discovery ---------------------------------------------------------------------------------
+
+
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    """OpenID Connect Discovery 1.0 and RFC 8414 metadata."""
+    from ciam.oauth.keys import current_signing_key
+
+    algorithm = current_signing_key().algorithm
+    document = {
+        "issuer": settings.CIAM_ISSUER,
+        "authorization_endpoint": _url("oauth:authorize"),
+        "token_endpoint": _url("oauth:token"),
+        "jwks_uri": _url("oauth:jwks"),
+        "userinfo_endpoint": _url("oauth:userinfo"),
+        "revocation_endpoint": _url("oauth:revoke"),
+        "introspection_endpoint": _url("oauth:introspect"),
+        "end_session_endpoint": _url("oauth:logout"),
+        "scopes_supported": list(known_scopes()),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANT_TYPES_SUPPORTED,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [algorithm],
+        "id_token_signed_response_alg": [algorithm],
+        "userinfo_signing_alg_values_supported": ["none"],
+        "userinfo_signed_response_alg": ["none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS_SUPPORTED,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+    }
+    response = JsonResponse(document)
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def jwks_view(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(jwks())
+    # Short: a rotated key must reach verifiers well before it signs anything they cannot verify.
+    response["Cache-Control"] = "public, max-age=60"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- Authorization endpoint ----------------------------------------------------------------------
+
+
+def _prompt(request: HttpRequest) -> set[str]:
+    params = request.GET if request.method == "GET" else request.POST
+    return set(params.get("prompt", "").split())
+
+
+def _without_prompt_login(request: HttpRequest) -> str:
+    """The authorize URL to resume after a forced login, minus `prompt=login` (no loop)."""
+    params = (request.GET if request.method == "GET" else request.POST).copy()
+    remaining = " ".join(p for p in params.get("prompt", "").split() if p != "login")
+    if remaining:
+        params["prompt"] = remaining
+    else:
+        params.pop("prompt", None)
+    return f"{reverse('oauth:authorize')}?{params.urlencode()}"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def authorize(request: HttpRequest) -> HttpResponse:
+    """GET/POST /oauth2/auth: validate, identify the person, consent, redirect with a code."""
+    core = flows.oauthlib_core()
+    try:
+        scopes, credentials = core.validate_authorization_request(request)
+    except FatalClientError as exc:
+        # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
+        err = exc.oauthlib_error
+        return error_page(request, err.error, err.description or "The request cannot be completed.")
+    except OAuthToolkitError as exc:
+        err = exc.oauthlib_error
+        return flows.error_redirect(err.redirect_uri, err.error, err.description or "", err.state)
+
+    oauth_request = credentials.pop("request", None)
+    client = getattr(oauth_request, "client", None)
+    prompt = _prompt(request)
+    state = credentials.get("state")
+
+    if "none" in prompt and len(prompt) > 1:
+        return flows.error_redirect(
+            credentials["redirect_uri"], "invalid_request", "prompt=none cannot be combined.", state
+        )
+    if "login" in prompt and request.user.is_authenticated:
+        logout(request)
+        return redirect(f"{reverse('consent:login')}?{_next(_without_prompt_login(request))}")
+    if not request.user.is_authenticated:
+        if "none" in prompt:
+            return flows.error_redirect(
+                credentials["redirect_uri"], "login_required", "The user is not signed in.", state
+            )
+        return redirect(f"{reverse('consent:login')}?{_next(request.get_full_path())}")
+
+    if client.skip_consent and "consent" not in prompt:
+        return flows.issue_code(request, scopes=scopes, credentials=credentials)
+    if "none" in prompt:
+        return flows.error_redirect(
+            credentials["redirect_uri"], "consent_required", "The user has not consented.", state
+        )
+    challenge = flows.park(request, scopes=scopes, credentials=credentials)
+    return redirect(f"{reverse('consent:consent')}?consent_challenge={challenge}")
+
+
+def _next(path: str) -> str:
+    return urlencode({"next": path})
+
+
+# --- Token, revocation, introspection, userinfo ---------------------------------------------------
+
+
+def _django_response(headers: dict, body: str | None, status: int) -> HttpResponse:
+    response = HttpResponse(content=body or "", status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+@oauth_endpoint()
+def token(request: HttpRequest) -> HttpResponse:
+    """POST /oauth2/token: authorization_code, refresh_token, client_credentials."""
+    _uri, headers, body, status = flows.oauthlib_core().create_token_response(request)
+    return _django_response(headers, body, status)
+
+
+@oauth_endpoint()
+def revoke(request: HttpRequest) -> HttpResponse:
+    """POST /oauth2/revoke (RFC 7009): 200 for any token, known or not, once the client is authenticated."""
+    if not request.POST.get("token"):
+        return oauth_error("invalid_request", "The 'token' parameter is required.")
+    _uri, headers, body, status = flows.oauthlib_core().create_revocation_response(request)
+    return _django_response(headers, body, status)
+
+
+def _authenticated_client(request: HttpRequest):
+    """The confidential client authenticating this request, or None."""
+    core = flows.oauthlib_core()
+    uri, method, body, headers = core._extract_params(request)
+    oauth_request = OAuthlibRequest(uri, http_method=method, body=body, headers=headers)
+    validator = core.server.request_validator
+    if not validator.authenticate_client(oauth_request):
+        return None
+    client = oauth_request.client
+    return None if client is None or client.is_public else client
+
+
+@oauth_endpoint()
+def introspect_view(request: HttpRequest) -> HttpResponse:
+    """POST /oauth2/introspect (RFC 7662) for clients.
+
+    Resource servers (clients allowed `ciam:introspect`) may introspect any token; any other
+    confidential client only its own. Public clients cannot authenticate, so cannot introspect.
+    """
+    client = _authenticated_client(request)
+    if client is None:
+        return oauth_error(
+            "invalid_client",
+            "Client authentication failed (client_secret_basic or client_secret_post).",
+            status=401,
+            headers={"WWW-Authenticate": 'Basic realm="ciam"'},
+        )
+    token_value = request.POST.get("token")
+    if not token_value:
+        return oauth_error("invalid_request", "The 'token' parameter is required.")
+    answer = introspect(token_value, token_type_hint=request.POST.get("token_type_hint", ""), caller=client)
+    return _json_no_store(answer)
+
+
+def _json_no_store(data: dict) -> JsonResponse:
+    response = JsonResponse(data)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def _admin_authorized(request: HttpRequest) -> bool:
+    expected = settings.CIAM_ADMIN_SHARED_SECRET
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, presented = header.partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), expected.encode()
+    )
+
+
+@oauth_endpoint()
+def admin_introspect(request: HttpRequest) -> HttpResponse:
+    """POST /admin/oauth2/introspect: Hydra's admin introspection for trusted backends."""
+    if not _admin_authorized(request):
+        return oauth_error(
+            "invalid_token",
+            "A valid admin bearer token is required.",
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="ciam-admin"'},
+        )
+    token_value = request.POST.get("token")
+    if not token_value:
+        return oauth_error("invalid_request", "The 'token' parameter is required.")
+    scope = request.POST.get("scope", "").split()
+    answer = introspect(
+        token_value, token_type_hint=request.POST.get("token_type_hint", ""), caller=None, required_scopes=scope
+    )
+    return _json_no_store(answer)
+
+
+@oauth_endpoint(methods=("GET", "POST"))
+def userinfo(request: HttpRequest) -> HttpResponse:
+    """GET/POST /userinfo: the claims the access token's scopes release (OIDC Core §5.3)."""
+    _uri, headers, body, status = flows.oauthlib_core().create_userinfo_response(request)
+    response = HttpResponse(content=body or "", status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    if status == 200:
+        response["Cache-Control"] = "no-store"
+    elif not body:
+        error = "invalid_token" if status == 401 else "insufficient_scope"
+        response.content = json.dumps({"error": error, "error_description": _userinfo_error(status)})
+    return response
+
+
+def _userinfo_error(status: int) -> str:
+    if status == 401:
+        return "A valid access token is required (Authorization: Bearer ...)."
+    return "The access token lacks the 'openid' scope."
+
+
+# --- Logout ----------------------------------------------------------------------------------------
+
+
+class LogoutView(RPInitiatedLogoutView):
+    """GET/POST /oauth2/sessions/logout: OpenID Connect RP-Initiated Logout 1.0."""
+
+    template_name = "consent/logout_confirm.html"
+
+
+logout_view = never_cache(LogoutView.as_view())
+
+
+# --- Health ----------------------------------------------------------------------------------------
+
+_MIGRATIONS_APPLIED = False
+
+
+@require_GET
+def health_alive(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def health_ready(request: HttpRequest) -> JsonResponse:
+    """Ready when the database answers and every migration is applied."""
+    global _MIGRATIONS_APPLIED
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    errors: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        if not _MIGRATIONS_APPLIED:
+            executor = MigrationExecutor(connection)
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            if plan:
+                errors["migrations"] = f"{len(plan)} migration(s) not applied"
+            else:
+                _MIGRATIONS_APPLIED = True
+    except DatabaseError as exc:
+        errors["database"] = f"unreachable: {exc.__class__.__name__}"
+    if errors:
+        return JsonResponse({"errors": errors}, status=503)
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,22 @@
+"""The one redirect-safety helper: every `next` goes through `safe_next`.
+
+Only a path on this site is accepted: no scheme, no host, no `//evil.example`, no backslash
+tricks, no `javascript:`. Client redirect URIs are checked elsewhere, by exact match against the
+client's registered list (clients.models.Client.redirect_uri_allowed).
+"""
+
+from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def safe_next(candidate: str | None, request: HttpRequest, default: str = "/") -> str:
+    if not candidate or not isinstance(candidate, str):
+        return default
+    if not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
+        return default
+    if any(ord(ch) < 32 for ch in candidate):
+        return default
+    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return default
+    return candidate

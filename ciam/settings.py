@@ -1,0 +1,339 @@
+"""CIAM settings: one module, driven by environment variables.
+
+Every variable read here is listed in `.env.example` and in the README. Development defaults
+are safe (embedded SQLite under var/, DEBUG on, localhost issuer); with DEBUG off a missing
+SECRET_KEY or CIAM_ISSUER stops start-up with a message naming the variable.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """Read NAME, or the contents of the file named by NAME_FILE (Docker secrets)."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from exc
+    if number < minimum or (maximum is not None and number > maximum):
+        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        raise ImproperlyConfigured(f"{name}={number} is out of range (must be {bounds})")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    if value is None:
+        return default
+    return [item for item in value.replace(",", " ").split() if item]
+
+
+# --- Core ------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG off it is required: set SECRET_KEY (or SECRET_KEY_FILE) "
+            "to a long random value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+    SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
+
+CIAM_ISSUER = env_str("CIAM_ISSUER")
+if not CIAM_ISSUER:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "CIAM_ISSUER is not set. With DEBUG off it is required: set it to the public base URL "
+            "of this service, e.g. CIAM_ISSUER=https://id.example.com"
+        )
+    CIAM_ISSUER = "http://localhost:8000"
+CIAM_ISSUER = CIAM_ISSUER.rstrip("/")
+_issuer_parts = urlsplit(CIAM_ISSUER)
+if _issuer_parts.scheme not in {"http", "https"} or not _issuer_parts.hostname:
+    raise ImproperlyConfigured(f"CIAM_ISSUER={CIAM_ISSUER!r} must be an absolute http(s) URL")
+if _issuer_parts.query or _issuer_parts.fragment:
+    raise ImproperlyConfigured("CIAM_ISSUER must not have a query or a fragment")
+if not DEBUG and _issuer_parts.scheme != "https" and _issuer_parts.hostname not in {"localhost", "127.0.0.1"}:
+    raise ImproperlyConfigured("CIAM_ISSUER must use https when DEBUG is off (OpenID Connect Discovery §3)")
+CIAM_ISSUER_IS_HTTPS = _issuer_parts.scheme == "https"
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    ["localhost", "127.0.0.1", "[::1]", "testserver", _issuer_parts.hostname]
+    if DEBUG
+    else [_issuer_parts.hostname],
+)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"{_issuer_parts.scheme}://{_issuer_parts.netloc}"])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "csp",
+    "rest_framework",
+    "oauth2_provider",
+    "ciam.accounts",
+    "ciam.audit",
+    "clients",
+    "ciam.oauth",
+    "consent",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "ciam.urls"
+WSGI_APPLICATION = "ciam.wsgi.application"
+ASGI_APPLICATION = "ciam.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- Database --------------------------------------------------------------------------------
+# Embedded SQLite by default so that a fresh checkout runs with no server; PostgreSQL (psycopg 3)
+# through DATABASE_URL in production and CI.
+
+_default_sqlite = f"sqlite:///{BASE_DIR / 'var' / 'ciam.sqlite3'}"
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL", _default_sqlite),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        )
+    }
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers proceed while a writer commits; a busy timeout waits instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Identity --------------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "consent:login"
+LOGIN_REDIRECT_URL = "/account/apps"
+
+# Argon2id for people's passwords (OWASP); the HMAC hasher is only ever selected explicitly for
+# server-generated client secrets (≥256 bits), see ciam/oauth/hashers.py.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "ciam.oauth.hashers.GeneratedSecretHasher",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Sessions, cookies, security headers -----------------------------------------------------
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "ciam_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("CIAM_SESSION_LIFESPAN", 14 * 24 * 3600, minimum=60)
+CSRF_COOKIE_NAME = "ciam_csrf"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_COOKIES = env_bool("CIAM_SECURE_COOKIES", CIAM_ISSUER_IS_HTTPS)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+if env_bool("CIAM_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+SECURE_HSTS_SECONDS = env_int("CIAM_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Strict CSP: only our own scripts, styles and images; never framed (clickjacking).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF, "http:", "https:"],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+# --- I18N, static ----------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- OAuth2 / OpenID Connect -----------------------------------------------------------------
+
+CIAM_ACCESS_TOKEN_LIFESPAN = env_int("CIAM_ACCESS_TOKEN_LIFESPAN", 3600, minimum=60)
+CIAM_REFRESH_TOKEN_LIFESPAN = env_int("CIAM_REFRESH_TOKEN_LIFESPAN", 30 * 24 * 3600, minimum=60)
+CIAM_ID_TOKEN_LIFESPAN = env_int("CIAM_ID_TOKEN_LIFESPAN", 3600, minimum=60)
+# RFC 6749 §4.1.2 says short-lived, 10 minutes at most.
+CIAM_AUTHORIZATION_CODE_LIFESPAN = env_int("CIAM_AUTHORIZATION_CODE_LIFESPAN", 300, minimum=10, maximum=600)
+# Scopes a deployment adds to the built-in ones (openid profile email offline_access ...).
+CIAM_EXTRA_SCOPES = env_list("CIAM_SCOPES", [])
+CIAM_SIGNING_ALGORITHM = env_str("CIAM_SIGNING_ALGORITHM", "RS256")
+if CIAM_SIGNING_ALGORITHM not in {"RS256", "ES256"}:
+    raise ImproperlyConfigured("CIAM_SIGNING_ALGORITHM must be RS256 or ES256")
+# Optional separate secrets; by default both are derived from SECRET_KEY with HKDF.
+CIAM_KEY_ENCRYPTION_SECRET = env_str("CIAM_KEY_ENCRYPTION_SECRET", SECRET_KEY)
+CIAM_CLIENT_SECRET_PEPPER = env_str("CIAM_CLIENT_SECRET_PEPPER", SECRET_KEY)
+# Until admin API tokens exist (issue 5), /admin/oauth2/introspect accepts this bearer secret.
+CIAM_ADMIN_SHARED_SECRET = env_str("CIAM_ADMIN_SHARED_SECRET", "")
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth.DeviceGrant"
+
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": CIAM_ISSUER,
+    "OAUTH2_VALIDATOR_CLASS": "ciam.oauth.validator.CiamValidator",
+    "OAUTH2_SERVER_CLASS": "ciam.oauth.server.CiamServer",
+    "OIDC_SERVER_CLASS": "ciam.oauth.server.CiamServer",
+    "OAUTH2_BACKEND_CLASS": "ciam.oauth.server.CiamOAuthLibCore",
+    "SCOPES_BACKEND_CLASS": "ciam.oauth.scopes.ClientScopes",
+    "ACCESS_TOKEN_GENERATOR": "ciam.oauth.tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "ciam.oauth.tokens.generate_refresh_token",
+    # Per-client lifespans are applied by ciam.oauth.server.CiamServer (a callable per request).
+    "ACCESS_TOKEN_EXPIRE_SECONDS": CIAM_ACCESS_TOKEN_LIFESPAN,
+    "ID_TOKEN_EXPIRE_SECONDS": CIAM_ID_TOKEN_LIFESPAN,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": CIAM_AUTHORIZATION_CODE_LIFESPAN,
+    # DOT applies this after the access token expired (idle lifetime of a refresh token).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": CIAM_REFRESH_TOKEN_LIFESPAN,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "CLIENT_SECRET_HASHER": "argon2",
+    "DEFAULT_SCOPES": [],
+    "SCOPES": {},
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ALLOWED_SCHEMES": ["https", "http"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+}
+
+# --- REST framework (admin API, issue 5) -----------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Logging ---------------------------------------------------------------------------------
+# Request lines are logged without query strings by Django; tokens and secrets travel in bodies
+# and headers, which are never logged.
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
+        "oauth2_provider": {"level": "INFO"},
+    },
+}

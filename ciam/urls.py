@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("ciam.oauth.urls")),
+    path("", include("consent.urls")),
+]

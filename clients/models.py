@@ -1,0 +1,163 @@
+from urllib.parse import urlsplit
+
+from django.db import models
+from oauth2_provider.models import AbstractApplication
+
+
+class GrantType(models.TextChoices):
+    AUTHORIZATION_CODE = "authorization_code", "Authorization code"
+    REFRESH_TOKEN = "refresh_token", "Refresh token"
+    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
+    DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code", "Device code"
+
+
+class ResponseType(models.TextChoices):
+    CODE = "code", "code"
+
+
+class TokenEndpointAuthMethod(models.TextChoices):
+    NONE = "none", "None (public client)"
+    CLIENT_SECRET_BASIC = "client_secret_basic", "HTTP Basic (client_secret_basic)"
+    CLIENT_SECRET_POST = "client_secret_post", "Form body (client_secret_post)"
+
+
+class AccessTokenStrategy(models.TextChoices):
+    OPAQUE = "opaque", "Opaque"
+    JWT = "jwt", "JWT (RFC 9068)"
+
+
+class SecretKind(models.TextChoices):
+    NONE = "", "No secret"
+    GENERATED = "generated", "Generated (≥256 bits, keyed hash)"
+    SUPPLIED = "supplied", "Supplied (slow password hash)"
+
+
+# django-oauth-toolkit keeps one legacy grant name per application; we keep it filled with the
+# "main" grant so DOT code that still reads it (RP logout, admin filters) behaves.
+_DOT_GRANT_NAMES = {
+    GrantType.AUTHORIZATION_CODE: AbstractApplication.GRANT_AUTHORIZATION_CODE,
+    GrantType.DEVICE_CODE: AbstractApplication.GRANT_DEVICE_CODE,
+    GrantType.CLIENT_CREDENTIALS: AbstractApplication.GRANT_CLIENT_CREDENTIALS,
+}
+
+
+class Client(AbstractApplication):
+    """An OAuth2 client, shaped like Ory Hydra v2's OAuth2Client.
+
+    Inherited from django-oauth-toolkit: client_id, name (client_name), client_type, client_secret
+    (always stored hashed), redirect_uris / post_logout_redirect_uris / allowed_origins (space
+    separated), skip_authorization (skip_consent), created / updated. Every write goes through
+    clients.services, which enforces the rules between these fields.
+    """
+
+    grant_types = models.JSONField(default=list, blank=True)
+    response_types = models.JSONField(default=list, blank=True)
+    scope = models.TextField(blank=True, default="", help_text="Allowed scopes, space separated.")
+    token_endpoint_auth_method = models.CharField(
+        max_length=32,
+        choices=TokenEndpointAuthMethod.choices,
+        default=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
+    )
+    audience = models.JSONField(default=list, blank=True)
+    pkce_required = models.BooleanField(default=True)
+    access_token_strategy = models.CharField(
+        max_length=16, choices=AccessTokenStrategy.choices, default=AccessTokenStrategy.OPAQUE
+    )
+    owner = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    contacts = models.JSONField(default=list, blank=True)
+    client_uri = models.CharField(max_length=2048, blank=True, default="")
+    logo_uri = models.CharField(max_length=2048, blank=True, default="")
+    policy_uri = models.CharField(max_length=2048, blank=True, default="")
+    tos_uri = models.CharField(max_length=2048, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    access_token_lifespan = models.PositiveIntegerField(null=True, blank=True)
+    refresh_token_lifespan = models.PositiveIntegerField(null=True, blank=True)
+    id_token_lifespan = models.PositiveIntegerField(null=True, blank=True)
+    secret_kind = models.CharField(max_length=16, choices=SecretKind.choices, blank=True, default="")
+    is_active = models.BooleanField(default=True, help_text="A disabled client can get no token.")
+    # Bumped on every update; lets writers detect a concurrent change (optimistic locking).
+    revision = models.PositiveIntegerField(default=1)
+
+    class Meta(AbstractApplication.Meta):
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["name"], name="clients_client_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name or '(unnamed)'} ({self.client_id})"
+
+    def save(self, *args, **kwargs):
+        self.authorization_grant_type = self._dot_grant_name()
+        self.algorithm = self.RS256_ALGORITHM
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # The rules live in clients.services (one place for console, API and CLI); DOT's clean()
+        # knows only one grant type per client.
+        return None
+
+    # --- Predicates -----------------------------------------------------------------------
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == TokenEndpointAuthMethod.NONE
+
+    @property
+    def skip_consent(self) -> bool:
+        return self.skip_authorization
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return self.redirect_uris.split()
+
+    @property
+    def post_logout_redirect_uri_list(self) -> list[str]:
+        return self.post_logout_redirect_uris.split()
+
+    @property
+    def allowed_cors_origins(self) -> list[str]:
+        return self.allowed_origins.split()
+
+    def allows_grant_type(self, *grant_types: str) -> bool:
+        """True if any of the given grant types (RFC names or DOT's names) is allowed."""
+        allowed = set(self.grant_types)
+        allowed |= {_DOT_GRANT_NAMES[g] for g in self.grant_types if g in _DOT_GRANT_NAMES}
+        return bool(allowed & set(grant_types))
+
+    def requires_pkce(self) -> bool:
+        """PKCE is required for every public client and for any client marked so."""
+        return self.is_public or self.pkce_required
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """Exact, case-sensitive string match against the registered list (RFC 9700 §2.1)."""
+        return bool(uri) and uri in self.redirect_uri_list
+
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        return bool(uri) and uri in self.post_logout_redirect_uri_list
+
+    def origin_allowed(self, origin: str) -> bool:
+        return bool(origin) and origin in self.allowed_cors_origins
+
+    def get_allowed_schemes(self) -> list[str]:
+        # Registration already validated every URI (http only for loopback, custom schemes for
+        # native apps); a redirect may use any scheme that one of them uses.
+        return sorted({urlsplit(u).scheme for u in self.redirect_uri_list + self.post_logout_redirect_uri_list}
+                      | {"https"})
+
+    def is_usable(self, request) -> bool:
+        return self.is_active
+
+    @property
+    def jwk_key(self):
+        from ciam.oauth.keys import current_signing_key
+
+        return current_signing_key().jwk
+
+    def _dot_grant_name(self) -> str:
+        for grant in (GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE, GrantType.CLIENT_CREDENTIALS):
+            if grant in self.grant_types:
+                return _DOT_GRANT_NAMES[grant]
+        return AbstractApplication.GRANT_AUTHORIZATION_CODE
