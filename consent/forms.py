@@ -35,16 +35,15 @@ class LoginForm(forms.Form):
 
 class ConsentForm(forms.Form):
     consent_challenge = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    grant_scope = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, requested_scopes: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["grant_scope"].choices = [(s, s) for s in requested_scopes]
         self.requested_scopes = requested_scopes
 
     def granted_scopes(self) -> list[str]:
-        """Ticked scopes, limited to those requested; `openid` cannot be unticked."""
-        granted = set(self.cleaned_data.get("grant_scope") or [])
+        """Ticked scopes, limited to those requested (a forged extra one is ignored); `openid`
+        cannot be unticked."""
+        ticked = set(self.data.getlist("grant_scope")) if hasattr(self.data, "getlist") else set()
         if "openid" in self.requested_scopes:
-            granted.add("openid")
-        return [s for s in self.requested_scopes if s in granted]
+            ticked.add("openid")
+        return [s for s in self.requested_scopes if s in ticked]

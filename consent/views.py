@@ -84,8 +84,7 @@ def consent_view(request: HttpRequest) -> HttpResponse:
         flows.discard(request, challenge)
         return error_page(request, "invalid_client", "This application is no longer available.")
     requested = pending["scopes"]
-    form = ConsentForm(request.POST or None, requested_scopes=requested,
-                       initial={"consent_challenge": challenge, "grant_scope": requested})
+    form = ConsentForm(request.POST or None, requested_scopes=requested, initial={"consent_challenge": challenge})
     if request.method == "POST":
         if "deny" in request.POST:
             flows.discard(request, challenge)

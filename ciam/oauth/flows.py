@@ -65,6 +65,12 @@ def error_redirect(redirect_uri: str, error: str, description: str, state: str |
     return RedirectToClient(add_query(redirect_uri, params))
 
 
+def _jsonable(value):
+    if isinstance(value, set | tuple):
+        return sorted(value) if isinstance(value, set) else list(value)
+    return value
+
+
 def park(request: HttpRequest, *, scopes: list[str], credentials: dict) -> str:
     """Store a validated authorization request in the session; return its challenge."""
     pending = {k: v for k, v in request.session.get(_SESSION_KEY, {}).items()
@@ -72,7 +78,7 @@ def park(request: HttpRequest, *, scopes: list[str], credentials: dict) -> str:
     while len(pending) >= _MAX_PENDING:
         pending.pop(min(pending, key=lambda k: pending[k]["at"]))
     challenge = secrets.token_urlsafe(24)
-    kept = {k: credentials[k] for k in _KEPT if credentials.get(k) not in (None, "", [])}
+    kept = {k: _jsonable(credentials[k]) for k in _KEPT if credentials.get(k) not in (None, "", [], set())}
     pending[challenge] = {"scopes": list(scopes), "credentials": kept, "at": time.time()}
     request.session[_SESSION_KEY] = pending
     return challenge

@@ -49,6 +49,9 @@ class CiamServer(Server):
     def __init__(self, request_validator, **kwargs):
         kwargs["token_expires_in"] = access_token_lifespan
         super().__init__(request_validator, **kwargs)
+        # The authorization code flow only: implicit and hybrid answer unsupported_response_type
+        # (RFC 9700 §2.1.2), whatever a client's registration says.
+        self._response_types = {"code": self.auth_grant_choice}
         # The OpenID grant proxies to its own OAuth2 grant: both need the checks.
         for grant in (self.auth_grant, self.openid_connect_auth):
             grant.custom_validators.post_auth.append(require_s256)

@@ -1,0 +1,150 @@
+"""Shared fixtures: users, clients (made through the services), PKCE helpers, a live issuer."""
+
+import base64
+import hashlib
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client as DjangoClient
+
+from ciam.accounts.models import User
+from clients.services import ClientWithSecret, client_create
+
+PASSWORD = "correct horse battery staple 42"
+CALLBACK = "http://127.0.0.1:8765/callback"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # People's passwords use a fast hasher in tests; the client-secret hashers stay real, since
+    # which of them runs is part of what the tests check.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "ciam.oauth.hashers.GeneratedSecretHasher",
+    ]
+
+
+@pytest.fixture
+def user(db) -> User:
+    return User.objects.create_user(
+        email="alice@example.com", password=PASSWORD, name="Alice Liddell", given_name="Alice",
+        family_name="Liddell", email_verified=True,
+    )
+
+
+@pytest.fixture
+def make_client(db):
+    """Register a client through clients.services; keyword arguments are Hydra's field names."""
+
+    def make(**fields) -> ClientWithSecret:
+        return client_create(actor_label="tests", **fields)
+
+    return make
+
+
+@pytest.fixture
+def public_client(make_client) -> ClientWithSecret:
+    return make_client(
+        client_name="Public CLI",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code", "refresh_token"],
+        scope="openid profile email",
+        redirect_uris=[CALLBACK],
+    )
+
+
+@pytest.fixture
+def confidential_client(make_client) -> ClientWithSecret:
+    return make_client(
+        client_name="Server App",
+        grant_types=["authorization_code", "refresh_token"],
+        scope="openid profile email offline_access",
+        redirect_uris=["https://app.example.com/callback"],
+        post_logout_redirect_uris=["https://app.example.com/bye"],
+        token_endpoint_auth_method="client_secret_post",
+    )
+
+
+@pytest.fixture
+def m2m_client(make_client) -> ClientWithSecret:
+    return make_client(
+        client_name="Machine", grant_types=["client_credentials"], scope="email",
+        token_endpoint_auth_method="client_secret_basic",
+    )
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def basic(client_id: str, secret: str) -> str:
+    from urllib.parse import quote
+
+    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+@pytest.fixture
+def browser(user) -> DjangoClient:
+    """A Django test client signed in as `user`."""
+    web = DjangoClient()
+    web.force_login(user)
+    return web
+
+
+class Flow:
+    """Drives /oauth2/auth through consent with Django's test client; returns the code."""
+
+    def __init__(self, web: DjangoClient):
+        self.web = web
+
+    def authorize(self, client_id: str, *, redirect_uri: str = CALLBACK, scope: str = "openid",
+                  challenge: str | None = None, state: str = "st-123", extra: dict | None = None):
+        params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+                  "scope": scope, "state": state}
+        if challenge is not None:
+            params.update(code_challenge=challenge, code_challenge_method="S256")
+        params.update(extra or {})
+        return self.web.get("/oauth2/auth", params)
+
+    def code(self, client_id: str, **kwargs) -> str:
+        response = self.authorize(client_id, **kwargs)
+        assert response.status_code == 302, response.content
+        location = response["Location"]
+        if location.startswith("/consent"):
+            challenge = query_of(location)["consent_challenge"]
+            response = self.web.post("/consent", {"consent_challenge": challenge, "allow": "1",
+                                                  "grant_scope": kwargs.get("scope", "openid").split()})
+            assert response.status_code == 302, response.content
+            location = response["Location"]
+        params = query_of(location)
+        assert "code" in params, location
+        return params["code"]
+
+
+@pytest.fixture
+def flow(browser) -> Flow:
+    return Flow(browser)
+
+
+def form_post(web: DjangoClient, path: str, data: dict, **extra):
+    """POST form-encoded (the protocol's content type; Django's test client defaults to multipart)."""
+    from urllib.parse import urlencode
+
+    return web.post(path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded", **extra)
+
+
+@pytest.fixture
+def live_issuer(live_server, settings):
+    """A live server whose issuer (discovery, `iss`) is its own URL."""
+    settings.CIAM_ISSUER = live_server.url
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
+    return live_server.url
