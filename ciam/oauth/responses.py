@@ -34,7 +34,7 @@ def oauth_error(
 def _refuse_body(request: HttpRequest, repeatable: tuple[str, ...]) -> HttpResponse | None:
     try:
         content_type = request.content_type or ""
-        if content_type != FORM_CONTENT_TYPE and (request.body or content_type):
+        if content_type != FORM_CONTENT_TYPE and request.body:
             return oauth_error(
                 "invalid_request", f"The request body must be {FORM_CONTENT_TYPE} (RFC 6749 §3.2)."
             )

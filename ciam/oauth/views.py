@@ -275,16 +275,23 @@ def userinfo(request: HttpRequest) -> HttpResponse:
         response[name] = value
     if status == 200:
         response["Cache-Control"] = "no-store"
+    elif status == 401 and _valid_without_openid(request):
+        # RFC 6750 §3.1: a valid token that lacks the scope is 403 insufficient_scope, not 401.
+        response = oauth_error("insufficient_scope", "The access token lacks the 'openid' scope.", status=403,
+                               headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'})
     elif not body:
-        error = "invalid_token" if status == 401 else "insufficient_scope"
-        response.content = json.dumps({"error": error, "error_description": _userinfo_error(status)})
+        response.content = json.dumps(
+            {"error": "invalid_token", "error_description": "A valid access token is required (Authorization: Bearer ...)."}
+        )
     return response
 
 
-def _userinfo_error(status: int) -> str:
-    if status == 401:
-        return "A valid access token is required (Authorization: Bearer ...)."
-    return "The access token lacks the 'openid' scope."
+def _valid_without_openid(request: HttpRequest) -> bool:
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not value:
+        return False
+    answer = introspect(value.strip(), caller=None)
+    return answer["active"] and answer["token_use"] == "access_token" and "openid" not in answer["scope"].split()
 
 
 # --- Logout ----------------------------------------------------------------------------------------
