@@ -41,7 +41,9 @@ class RejectNulBytesMiddleware:
         if _has_nul(request):
             message = "The request contains a NUL character, which no parameter may contain."
             if request.path.startswith(_PROTOCOL_PREFIXES):
-                response = JsonResponse({"error": "invalid_request", "error_description": message}, status=400)
+                response = JsonResponse(
+                    {"error": "invalid_request", "error_description": message}, status=400
+                )
                 response["Cache-Control"] = "no-store"
                 return response
             return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")

@@ -16,7 +16,8 @@ def safe_next(candidate: str | None, request: HttpRequest, default: str = "/") -
         return default
     if any(ord(ch) < 32 for ch in candidate):
         return default
-    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return default
     return candidate

@@ -144,8 +144,10 @@ class Client(AbstractApplication):
     def get_allowed_schemes(self) -> list[str]:
         # Registration already validated every URI (http only for loopback, custom schemes for
         # native apps); a redirect may use any scheme that one of them uses.
-        return sorted({urlsplit(u).scheme for u in self.redirect_uri_list + self.post_logout_redirect_uri_list}
-                      | {"https"})
+        return sorted(
+            {urlsplit(u).scheme for u in self.redirect_uri_list + self.post_logout_redirect_uri_list}
+            | {"https"}
+        )
 
     def is_usable(self, request) -> bool:
         return self.is_active

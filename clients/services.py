@@ -260,8 +260,9 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
 
     clean["client_name"] = _text(data.get("client_name"), "client_name", errors)
     clean["owner"] = _text(data.get("owner"), "owner", errors)
-    method = _choice(data.get("token_endpoint_auth_method"), "token_endpoint_auth_method",
-                     TokenEndpointAuthMethod, errors)
+    method = _choice(
+        data.get("token_endpoint_auth_method"), "token_endpoint_auth_method", TokenEndpointAuthMethod, errors
+    )
     public = method == TokenEndpointAuthMethod.NONE
 
     grant_types = _string_list(data.get("grant_types"), "grant_types", errors) or [
@@ -269,15 +270,23 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
     ]
     for grant in grant_types:
         if grant not in GrantType.values:
-            errors.add("grant_types", f"'{grant}' is not a supported grant type; use: {', '.join(GrantType.values)}.")
+            errors.add(
+                "grant_types", f"'{grant}' is not a supported grant type; use: {', '.join(GrantType.values)}."
+            )
     if public and GrantType.CLIENT_CREDENTIALS in grant_types:
-        errors.add("grant_types", "A public client (token_endpoint_auth_method 'none') cannot use "
-                                  "client_credentials: it has no secret to authenticate with.")
+        errors.add(
+            "grant_types",
+            "A public client (token_endpoint_auth_method 'none') cannot use "
+            "client_credentials: it has no secret to authenticate with.",
+        )
     if GrantType.REFRESH_TOKEN in grant_types and not (
         {GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE} & set(grant_types)
     ):
-        errors.add("grant_types", "refresh_token needs authorization_code or the device code grant "
-                                  "(a refresh token is only ever issued with one of them).")
+        errors.add(
+            "grant_types",
+            "refresh_token needs authorization_code or the device code grant "
+            "(a refresh token is only ever issued with one of them).",
+        )
     clean["grant_types"] = grant_types
 
     has_code = GrantType.AUTHORIZATION_CODE in grant_types
@@ -286,8 +295,11 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
         response_types = [ResponseType.CODE.value]
     for response_type in response_types:
         if response_type not in ResponseType.values:
-            errors.add("response_types", f"'{response_type}' is not supported; only 'code' is "
-                                         "(implicit and hybrid flows are refused, RFC 9700 §2.1.2).")
+            errors.add(
+                "response_types",
+                f"'{response_type}' is not supported; only 'code' is "
+                "(implicit and hybrid flows are refused, RFC 9700 §2.1.2).",
+            )
     if ResponseType.CODE in response_types and not has_code:
         errors.add("response_types", "'code' needs the authorization_code grant type.")
     clean["response_types"] = response_types
@@ -302,8 +314,11 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
         if not _SCOPE_TOKEN_RE.fullmatch(scope):
             errors.add("scope", f"'{scope}' is not a valid scope name (RFC 6749 §3.3).")
         elif scope not in known:
-            errors.add("scope", f"'{scope}' is not a known scope; known scopes: {', '.join(known)} "
-                                "(add a deployment's own with CIAM_SCOPES).")
+            errors.add(
+                "scope",
+                f"'{scope}' is not a known scope; known scopes: {', '.join(known)} "
+                "(add a deployment's own with CIAM_SCOPES).",
+            )
         elif scope not in scopes:
             scopes.append(scope)
     clean["scope"] = " ".join(scopes)
@@ -352,9 +367,9 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 def _check_client_id(client_id: Any) -> str:
     if not isinstance(client_id, str) or not _CLIENT_ID_RE.fullmatch(client_id):
-        raise ValidationError({"client_id": [
-            "Must be 1 to 255 characters from letters, digits and . _ ~ : @ / + -"
-        ]})
+        raise ValidationError(
+            {"client_id": ["Must be 1 to 255 characters from letters, digits and . _ ~ : @ / + -"]}
+        )
     if Client.objects.filter(client_id=client_id).exists():
         raise ValidationError({"client_id": [f"A client with the ID '{client_id}' already exists."]})
     return client_id
@@ -362,10 +377,14 @@ def _check_client_id(client_id: Any) -> str:
 
 def _check_supplied_secret(secret: Any) -> str:
     if not isinstance(secret, str) or len(secret) < MIN_SUPPLIED_SECRET_LENGTH:
-        raise ValidationError({"client_secret": [
-            f"A chosen secret must be at least {MIN_SUPPLIED_SECRET_LENGTH} characters "
-            "(leave it out to have a strong one generated)."
-        ]})
+        raise ValidationError(
+            {
+                "client_secret": [
+                    f"A chosen secret must be at least {MIN_SUPPLIED_SECRET_LENGTH} characters "
+                    "(leave it out to have a strong one generated)."
+                ]
+            }
+        )
     if len(secret) > 512:
         raise ValidationError({"client_secret": ["Must be at most 512 characters."]})
     return secret
@@ -387,18 +406,28 @@ def _apply(client: Client, clean: dict[str, Any]) -> None:
     client.access_token_strategy = clean["access_token_strategy"]
     client.owner = clean["owner"]
     client.contacts = clean["contacts"]
-    for field in ("client_uri", "logo_uri", "policy_uri", "tos_uri", "metadata",
-                  "access_token_lifespan", "refresh_token_lifespan", "id_token_lifespan"):
+    for field in (
+        "client_uri",
+        "logo_uri",
+        "policy_uri",
+        "tos_uri",
+        "metadata",
+        "access_token_lifespan",
+        "refresh_token_lifespan",
+        "id_token_lifespan",
+    ):
         setattr(client, field, clean[field])
 
 
 def _set_secret(client: Client, secret: str | None) -> str | None:
     """Give a confidential client a secret (generated unless supplied); clear a public one's."""
-    client.hash_client_secret = True
     if client.is_public:
+        # Nothing to hash; stops the toolkit's field from hashing the empty string on save.
+        client.hash_client_secret = False
         client.client_secret = ""
         client.secret_kind = SecretKind.NONE
         return None
+    client.hash_client_secret = True
     generated = secret is None
     plain = generate_client_secret() if generated else secret
     client.client_secret = hash_client_secret(plain, generated=generated)
@@ -439,35 +468,54 @@ def client_snapshot(client: Client) -> dict[str, Any]:
 
 @transaction.atomic
 def client_create(
-    *, actor: Any = None, actor_label: str = "", client_id: str | None = None,
-    client_secret: str | None = None, **fields: Any,
+    *,
+    actor: Any = None,
+    actor_label: str = "",
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    **fields: Any,
 ) -> ClientWithSecret:
     """Register a client. Returns it with its secret in clear (the only time it is shown).
 
     `fields` are Hydra's names (see CLIENT_FIELDS); missing ones take Hydra's defaults. A
     confidential client gets a generated 256-bit secret unless one (≥ 6 characters) is supplied.
     """
-    clean = validate_client_fields({**CLIENT_FIELDS, **{k: v for k, v in fields.items()}})
+    clean = validate_client_fields({**CLIENT_FIELDS, **fields})
     client = Client(client_id=_check_client_id(client_id) if client_id is not None else generate_client_id())
     _apply(client, clean)
     if client.is_public and client_secret is not None:
-        raise ValidationError({"client_secret": ["A public client (token_endpoint_auth_method 'none') has no secret."]})
+        raise ValidationError(
+            {"client_secret": ["A public client (token_endpoint_auth_method 'none') has no secret."]}
+        )
     plain = _set_secret(client, _check_supplied_secret(client_secret) if client_secret is not None else None)
     try:
         with transaction.atomic():
             client.save()
     except IntegrityError as exc:
         raise ValidationError({"client_id": ["A client with this ID already exists."]}) from exc
-    audit_record(event="client.created", actor=actor, actor_label=actor_label, client_id=client.client_id,
-                 detail={"client_name": client.name, "grant_types": client.grant_types,
-                         "token_endpoint_auth_method": client.token_endpoint_auth_method})
+    audit_record(
+        event="client.created",
+        actor=actor,
+        actor_label=actor_label,
+        client_id=client.client_id,
+        detail={
+            "client_name": client.name,
+            "grant_types": client.grant_types,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        },
+    )
     return ClientWithSecret(client=client, client_secret=plain)
 
 
 @transaction.atomic
 def client_update(
-    *, client: Client, actor: Any = None, actor_label: str = "", expected_revision: int | None = None,
-    client_secret: str | None = None, **changes: Any,
+    *,
+    client: Client,
+    actor: Any = None,
+    actor_label: str = "",
+    expected_revision: int | None = None,
+    client_secret: str | None = None,
+    **changes: Any,
 ) -> ClientWithSecret:
     """Change some fields of a client (the others keep their values); all rules re-checked.
 
@@ -478,22 +526,30 @@ def client_update(
     locked = Client.objects.select_for_update().get(pk=client.pk)
     if expected_revision is not None and locked.revision != expected_revision:
         raise ClientConflict(
-            f"The client was changed by someone else (revision {locked.revision}, expected {expected_revision})."
+            f"The client was changed by someone else (revision {locked.revision}, "
+            f"expected {expected_revision}); reload it and try again."
         )
     was_public = locked.is_public
     clean = validate_client_fields({**client_snapshot(locked), **changes})
     _apply(locked, clean)
     plain = None
     if locked.is_public and client_secret is not None:
-        raise ValidationError({"client_secret": ["A public client (token_endpoint_auth_method 'none') has no secret."]})
+        raise ValidationError(
+            {"client_secret": ["A public client (token_endpoint_auth_method 'none') has no secret."]}
+        )
     if client_secret is not None:
         plain = _set_secret(locked, _check_supplied_secret(client_secret))
     elif locked.is_public != was_public:
         plain = _set_secret(locked, None)
     locked.revision += 1
     locked.save()
-    audit_record(event="client.updated", actor=actor, actor_label=actor_label, client_id=locked.client_id,
-                 detail={"fields": sorted(changes) + (["client_secret"] if client_secret is not None else [])})
+    audit_record(
+        event="client.updated",
+        actor=actor,
+        actor_label=actor_label,
+        client_id=locked.client_id,
+        detail={"fields": sorted(changes) + (["client_secret"] if client_secret is not None else [])},
+    )
     return ClientWithSecret(client=locked, client_secret=plain)
 
 
@@ -506,7 +562,9 @@ def client_secret_rotate(*, client: Client, actor: Any = None, actor_label: str 
     plain = _set_secret(locked, None)
     locked.revision += 1
     locked.save(update_fields=["client_secret", "hash_client_secret", "secret_kind", "revision", "updated"])
-    audit_record(event="client.secret_rotated", actor=actor, actor_label=actor_label, client_id=locked.client_id)
+    audit_record(
+        event="client.secret_rotated", actor=actor, actor_label=actor_label, client_id=locked.client_id
+    )
     return ClientWithSecret(client=locked, client_secret=plain)
 
 
@@ -518,8 +576,13 @@ def client_tokens_revoke(*, client: Client, actor: Any = None, actor_label: str 
     access, _ = AccessToken.objects.filter(application=client).delete()
     Grant.objects.filter(application=client).delete()
     IDToken.objects.filter(application=client).delete()
-    audit_record(event="client.tokens_revoked", actor=actor, actor_label=actor_label,
-                 client_id=client.client_id, detail={"access_tokens": access, "refresh_tokens": refresh})
+    audit_record(
+        event="client.tokens_revoked",
+        actor=actor,
+        actor_label=actor_label,
+        client_id=client.client_id,
+        detail={"access_tokens": access, "refresh_tokens": refresh},
+    )
     return access + refresh
 
 

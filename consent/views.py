@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ciam.audit.services import audit_record
 from ciam.oauth import flows
@@ -84,23 +84,39 @@ def consent_view(request: HttpRequest) -> HttpResponse:
         flows.discard(request, challenge)
         return error_page(request, "invalid_client", "This application is no longer available.")
     requested = pending["scopes"]
-    form = ConsentForm(request.POST or None, requested_scopes=requested, initial={"consent_challenge": challenge})
+    form = ConsentForm(
+        request.POST or None, requested_scopes=requested, initial={"consent_challenge": challenge}
+    )
     if request.method == "POST":
         if "deny" in request.POST:
             flows.discard(request, challenge)
-            audit_record(event="consent.denied", actor=request.user, client_id=client.client_id,
-                         ip_address=client_ip(request))
+            audit_record(
+                event="consent.denied",
+                actor=request.user,
+                client_id=client.client_id,
+                ip_address=client_ip(request),
+            )
             return flows.deny(credentials)
         if form.is_valid():
             granted = form.granted_scopes()
             flows.discard(request, challenge)
-            audit_record(event="consent.granted", actor=request.user, client_id=client.client_id,
-                         ip_address=client_ip(request), detail={"scopes": granted})
+            audit_record(
+                event="consent.granted",
+                actor=request.user,
+                client_id=client.client_id,
+                ip_address=client_ip(request),
+                detail={"scopes": granted},
+            )
             return flows.issue_code(request, scopes=granted, credentials=credentials)
     descriptions = known_scopes()
-    scope_rows = [{"name": s, "description": descriptions.get(s, s), "fixed": s == "openid"} for s in requested]
-    return render(request, "consent/consent.html",
-                  {"form": form, "client": client, "scope_rows": scope_rows, "challenge": challenge})
+    scope_rows = [
+        {"name": s, "description": descriptions.get(s, s), "fixed": s == "openid"} for s in requested
+    ]
+    return render(
+        request,
+        "consent/consent.html",
+        {"form": form, "client": client, "scope_rows": scope_rows, "challenge": challenge},
+    )
 
 
 @require_GET

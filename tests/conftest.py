@@ -29,8 +29,12 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def user(db) -> User:
     return User.objects.create_user(
-        email="alice@example.com", password=PASSWORD, name="Alice Liddell", given_name="Alice",
-        family_name="Liddell", email_verified=True,
+        email="alice@example.com",
+        password=PASSWORD,
+        name="Alice Liddell",
+        given_name="Alice",
+        family_name="Liddell",
+        email_verified=True,
     )
 
 
@@ -70,7 +74,9 @@ def confidential_client(make_client) -> ClientWithSecret:
 @pytest.fixture
 def m2m_client(make_client) -> ClientWithSecret:
     return make_client(
-        client_name="Machine", grant_types=["client_credentials"], scope="email",
+        client_name="Machine",
+        grant_types=["client_credentials"],
+        scope="email",
         token_endpoint_auth_method="client_secret_basic",
     )
 
@@ -106,10 +112,23 @@ class Flow:
     def __init__(self, web: DjangoClient):
         self.web = web
 
-    def authorize(self, client_id: str, *, redirect_uri: str = CALLBACK, scope: str = "openid",
-                  challenge: str | None = None, state: str = "st-123", extra: dict | None = None):
-        params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-                  "scope": scope, "state": state}
+    def authorize(
+        self,
+        client_id: str,
+        *,
+        redirect_uri: str = CALLBACK,
+        scope: str = "openid",
+        challenge: str | None = None,
+        state: str = "st-123",
+        extra: dict | None = None,
+    ):
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": state,
+        }
         if challenge is not None:
             params.update(code_challenge=challenge, code_challenge_method="S256")
         params.update(extra or {})
@@ -121,8 +140,14 @@ class Flow:
         location = response["Location"]
         if location.startswith("/consent"):
             challenge = query_of(location)["consent_challenge"]
-            response = self.web.post("/consent", {"consent_challenge": challenge, "allow": "1",
-                                                  "grant_scope": kwargs.get("scope", "openid").split()})
+            response = self.web.post(
+                "/consent",
+                {
+                    "consent_challenge": challenge,
+                    "allow": "1",
+                    "grant_scope": kwargs.get("scope", "openid").split(),
+                },
+            )
             assert response.status_code == 302, response.content
             location = response["Location"]
         params = query_of(location)
@@ -139,7 +164,9 @@ def form_post(web: DjangoClient, path: str, data: dict, **extra):
     """POST form-encoded (the protocol's content type; Django's test client defaults to multipart)."""
     from urllib.parse import urlencode
 
-    return web.post(path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded", **extra)
+    return web.post(
+        path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded", **extra
+    )
 
 
 @pytest.fixture

@@ -46,9 +46,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=200, blank=True)
     given_name = models.CharField(max_length=100, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="Staff users may sign in to the admin console."
-    )
+    is_staff = models.BooleanField(default=False, help_text="Staff users may sign in to the admin console.")
     is_active = models.BooleanField(default=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)

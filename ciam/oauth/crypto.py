@@ -17,9 +17,9 @@ from django.conf import settings
 
 def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
     """HKDF-SHA256(secret) for one purpose; the same inputs always give the same key."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=length, salt=b"ciam-v1", info=purpose.encode()
-    ).derive(secret.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"ciam-v1", info=purpose.encode()).derive(
+        secret.encode()
+    )
 
 
 @lru_cache(maxsize=4)

@@ -22,8 +22,20 @@ _PENDING_LIFESPAN = 30 * 60
 
 # Values of oauthlib's request_info worth keeping; the oauthlib Request object itself is not.
 _KEPT = (
-    "client_id", "redirect_uri", "response_type", "state", "code_challenge", "code_challenge_method",
-    "nonce", "prompt", "max_age", "login_hint", "id_token_hint", "ui_locales", "display", "claims",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "ui_locales",
+    "display",
+    "claims",
     "acr_values",
 )
 
@@ -44,8 +56,9 @@ class RedirectToClient(HttpResponseRedirect):
 def oauthlib_core():
     """One server per process: the validator keeps no per-request state (as in the toolkit)."""
     return oauth2_settings.OAUTH2_BACKEND_CLASS(
-        oauth2_settings.OAUTH2_SERVER_CLASS(oauth2_settings.OAUTH2_VALIDATOR_CLASS(),
-                                            **oauth2_settings.server_kwargs)
+        oauth2_settings.OAUTH2_SERVER_CLASS(
+            oauth2_settings.OAUTH2_VALIDATOR_CLASS(), **oauth2_settings.server_kwargs
+        )
     )
 
 
@@ -73,8 +86,11 @@ def _jsonable(value):
 
 def park(request: HttpRequest, *, scopes: list[str], credentials: dict) -> str:
     """Store a validated authorization request in the session; return its challenge."""
-    pending = {k: v for k, v in request.session.get(_SESSION_KEY, {}).items()
-               if v.get("at", 0) > time.time() - _PENDING_LIFESPAN}
+    pending = {
+        k: v
+        for k, v in request.session.get(_SESSION_KEY, {}).items()
+        if v.get("at", 0) > time.time() - _PENDING_LIFESPAN
+    }
     while len(pending) >= _MAX_PENDING:
         pending.pop(min(pending, key=lambda k: pending[k]["at"]))
     challenge = secrets.token_urlsafe(24)
@@ -111,7 +127,9 @@ def issue_code(request: HttpRequest, *, scopes: list[str], credentials: dict) ->
         return error_page(request, exc.oauthlib_error.error, exc.oauthlib_error.description)
     except OAuthToolkitError as exc:
         err = exc.oauthlib_error
-        return error_redirect(credentials["redirect_uri"], err.error, err.description or "", credentials.get("state"))
+        return error_redirect(
+            credentials["redirect_uri"], err.error, err.description or "", credentials.get("state")
+        )
     return RedirectToClient(uri)
 
 

@@ -40,9 +40,7 @@ def _max_signed_token_lifespan() -> int:
     """The longest a token signed by a key may live: ID tokens and JWT access tokens."""
     from clients.models import Client
 
-    longest_client = Client.objects.aggregate(
-        at=Max("access_token_lifespan"), it=Max("id_token_lifespan")
-    )
+    longest_client = Client.objects.aggregate(at=Max("access_token_lifespan"), it=Max("id_token_lifespan"))
     return max(
         settings.CIAM_ID_TOKEN_LIFESPAN,
         settings.CIAM_ACCESS_TOKEN_LIFESPAN,

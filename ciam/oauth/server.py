@@ -9,9 +9,9 @@
 
 import re
 
+from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server
-from oauth2_provider.oauth2_backends import OAuthLibCore
 
 from ciam.oauth.tokens import access_token_lifespan
 
@@ -40,7 +40,8 @@ def check_code_verifier_syntax(request) -> None:
     verifier = getattr(request, "code_verifier", None)
     if verifier is not None and not _VERIFIER.fullmatch(verifier):
         raise errors.InvalidRequestError(
-            description="code_verifier must be 43 to 128 characters from A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1).",
+            description="code_verifier must be 43 to 128 characters from A-Z a-z 0-9 - . _ ~ "
+            "(RFC 7636 §4.1).",
             request=request,
         )
 

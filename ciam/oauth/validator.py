@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
-from oauthlib.oauth2.rfc6749 import errors
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
 from ciam.oauth.keys import current_signing_key, verification_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
@@ -193,7 +193,11 @@ class CiamValidator(OAuth2Validator):
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs):
         grant = self._grant(code, request) if request is not None else Grant.objects.filter(code=code).first()
-        return grant is not None and grant.application_id == client.pk and grant.redirect_uri_allowed(redirect_uri)
+        return (
+            grant is not None
+            and grant.application_id == client.pk
+            and grant.redirect_uri_allowed(redirect_uri)
+        )
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
         # Already claimed atomically in validate_code; the row stays (redeemed) until it expires
@@ -240,8 +244,9 @@ class CiamValidator(OAuth2Validator):
             # Lock the row: of concurrent uses of one refresh token, exactly one rotates it.
             live = RefreshToken.objects.select_for_update().filter(pk=previous.pk, revoked__isnull=True)
             if not live.exists():
-                raise errors.InvalidGrantError(description="The refresh token has already been used.",
-                                               request=request)
+                raise errors.InvalidGrantError(
+                    description="The refresh token has already been used.", request=request
+                )
             request.ciam_token_family = previous.token_family
         return super()._save_bearer_token(token, request, *args, **kwargs)
 

@@ -30,8 +30,23 @@ GRANT_TYPES_SUPPORTED = [
     "client_credentials",
 ]
 CLAIMS_SUPPORTED = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",
-    "email", "email_verified", "name", "given_name", "family_name", "updated_at",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "sid",
+    "amr",
+    "acr",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "updated_at",
 ]
 
 
@@ -41,9 +56,7 @@ def _url(name: str) -> str:
 
 def error_page(request: HttpRequest, error: str, description: str, *, status: int = 400) -> HttpResponse:
     """A readable page for errors that must not go back to a client (unknown client, bad URI)."""
-    return render(
-        request, "error.html", {"error": error, "error_description": description}, status=status
-    )
+    return render(request, "error.html", {"error": error, "error_description": description}, status=status)
 
 
 # --- Discovery ---------------------------------------------------------------------------------
@@ -241,8 +254,10 @@ def _admin_authorized(request: HttpRequest) -> bool:
     expected = settings.CIAM_ADMIN_SHARED_SECRET
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, presented = header.partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
-        presented.strip().encode(), expected.encode()
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), expected.encode())
     )
 
 
@@ -261,7 +276,10 @@ def admin_introspect(request: HttpRequest) -> HttpResponse:
         return oauth_error("invalid_request", "The 'token' parameter is required.")
     scope = request.POST.get("scope", "").split()
     answer = introspect(
-        token_value, token_type_hint=request.POST.get("token_type_hint", ""), caller=None, required_scopes=scope
+        token_value,
+        token_type_hint=request.POST.get("token_type_hint", ""),
+        caller=None,
+        required_scopes=scope,
     )
     return _json_no_store(answer)
 
@@ -277,11 +295,18 @@ def userinfo(request: HttpRequest) -> HttpResponse:
         response["Cache-Control"] = "no-store"
     elif status == 401 and _valid_without_openid(request):
         # RFC 6750 §3.1: a valid token that lacks the scope is 403 insufficient_scope, not 401.
-        response = oauth_error("insufficient_scope", "The access token lacks the 'openid' scope.", status=403,
-                               headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'})
+        response = oauth_error(
+            "insufficient_scope",
+            "The access token lacks the 'openid' scope.",
+            status=403,
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'},
+        )
     elif not body:
         response.content = json.dumps(
-            {"error": "invalid_token", "error_description": "A valid access token is required (Authorization: Bearer ...)."}
+            {
+                "error": "invalid_token",
+                "error_description": "A valid access token is required (Authorization: Bearer ...).",
+            }
         )
     return response
 
@@ -291,7 +316,9 @@ def _valid_without_openid(request: HttpRequest) -> bool:
     if scheme.lower() != "bearer" or not value:
         return False
     answer = introspect(value.strip(), caller=None)
-    return answer["active"] and answer["token_use"] == "access_token" and "openid" not in answer["scope"].split()
+    return (
+        answer["active"] and answer["token_use"] == "access_token" and "openid" not in answer["scope"].split()
+    )
 
 
 # --- Logout ----------------------------------------------------------------------------------------

@@ -12,8 +12,13 @@ pytestmark = pytest.mark.django_db
 
 
 def exchange(web, client_id, code, verifier, *, redirect_uri=CALLBACK, **extra):
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "client_id": client_id, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
     data.update(extra)
     return form_post(web, "/oauth2/token", {k: v for k, v in data.items() if v is not None})
 
@@ -59,24 +64,40 @@ def test_it_requires_pkce_for_public_clients(flow, public_client):
 
 def test_it_requires_pkce_for_confidential_clients_marked_so(browser, make_client):
     client = make_client(client_name="c", redirect_uris=[CALLBACK], scope="openid", pkce_required=True).client
-    response = browser.get("/oauth2/auth", {"response_type": "code", "client_id": client.client_id,
-                                            "redirect_uri": CALLBACK, "scope": "openid"})
+    response = browser.get(
+        "/oauth2/auth",
+        {"response_type": "code", "client_id": client.client_id, "redirect_uri": CALLBACK, "scope": "openid"},
+    )
     assert query_of(response["Location"])["error"] == "invalid_request"
 
 
 def test_it_allows_a_confidential_client_without_pkce_when_not_required(flow, make_client):
-    result = make_client(client_name="c", redirect_uris=[CALLBACK], scope="openid", pkce_required=False,
-                         token_endpoint_auth_method="client_secret_post")
+    result = make_client(
+        client_name="c",
+        redirect_uris=[CALLBACK],
+        scope="openid",
+        pkce_required=False,
+        token_endpoint_auth_method="client_secret_post",
+    )
     code = flow.code(result.client.client_id, challenge=None)
-    response = form_post(DjangoClient(), "/oauth2/token", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-        "client_id": result.client.client_id, "client_secret": result.client_secret})
+    response = form_post(
+        DjangoClient(),
+        "/oauth2/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "client_id": result.client.client_id,
+            "client_secret": result.client_secret,
+        },
+    )
     assert response.status_code == 200, response.content
 
 
 def test_it_refuses_the_plain_challenge_method_before_consent(flow, public_client):
-    response = flow.authorize(public_client.client.client_id, extra={
-        "code_challenge": "a" * 43, "code_challenge_method": "plain"})
+    response = flow.authorize(
+        public_client.client.client_id, extra={"code_challenge": "a" * 43, "code_challenge_method": "plain"}
+    )
     params = query_of(response["Location"])
     assert params["error"] == "invalid_request"
     assert "S256" in params["error_description"]
@@ -88,8 +109,9 @@ def test_it_refuses_a_challenge_without_method_as_plain(flow, public_client):
 
 
 def test_it_refuses_a_malformed_s256_challenge(flow, public_client):
-    response = flow.authorize(public_client.client.client_id, extra={
-        "code_challenge": "short", "code_challenge_method": "S256"})
+    response = flow.authorize(
+        public_client.client.client_id, extra={"code_challenge": "short", "code_challenge_method": "S256"}
+    )
     assert query_of(response["Location"])["error"] == "invalid_request"
 
 
@@ -122,13 +144,27 @@ def test_it_refuses_a_verifier_of_the_wrong_shape(flow, public_client, verifier)
 
 def test_it_refuses_a_verifier_for_a_code_issued_without_challenge(flow, make_client):
     # PKCE downgrade: the code had no challenge; a verifier must not be accepted as if it had.
-    result = make_client(client_name="c", redirect_uris=[CALLBACK], scope="openid", pkce_required=False,
-                         token_endpoint_auth_method="client_secret_post")
+    result = make_client(
+        client_name="c",
+        redirect_uris=[CALLBACK],
+        scope="openid",
+        pkce_required=False,
+        token_endpoint_auth_method="client_secret_post",
+    )
     code = flow.code(result.client.client_id, challenge=None)
     verifier, _ = pkce_pair()
-    response = form_post(DjangoClient(), "/oauth2/token", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": verifier,
-        "client_id": result.client.client_id, "client_secret": result.client_secret})
+    response = form_post(
+        DjangoClient(),
+        "/oauth2/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+            "client_id": result.client.client_id,
+            "client_secret": result.client_secret,
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
@@ -146,14 +182,21 @@ def test_a_replayed_code_fails_and_revokes_what_it_issued(flow, public_client):
     assert replay.json()["error"] == "invalid_grant"
     assert not AccessToken.objects.filter(application=public_client.client).exists()
     assert not RefreshToken.objects.filter(application=public_client.client, revoked__isnull=True).exists()
-    introspected = json.loads(DjangoClient().get(  # userinfo with the revoked token
-        "/userinfo", HTTP_AUTHORIZATION=f"Bearer {first['access_token']}").content or b"{}")
+    introspected = json.loads(
+        DjangoClient()
+        .get(  # userinfo with the revoked token
+            "/userinfo", HTTP_AUTHORIZATION=f"Bearer {first['access_token']}"
+        )
+        .content
+        or b"{}"
+    )
     assert introspected.get("error") == "invalid_token"
 
 
 def test_a_code_issued_to_one_client_cannot_be_redeemed_by_another(flow, public_client, make_client):
-    other = make_client(client_name="other", token_endpoint_auth_method="none", redirect_uris=[CALLBACK],
-                        scope="openid").client
+    other = make_client(
+        client_name="other", token_endpoint_auth_method="none", redirect_uris=[CALLBACK], scope="openid"
+    ).client
     verifier, challenge = pkce_pair()
     code = flow.code(public_client.client.client_id, challenge=challenge)
     response = exchange(DjangoClient(), other.client_id, code, verifier)
@@ -175,8 +218,9 @@ def test_an_expired_code_is_refused(flow, public_client):
 
 def test_the_token_request_must_repeat_the_redirect_uri_exactly(flow, make_client):
     second = "http://127.0.0.1:8765/other"
-    client = make_client(client_name="c", token_endpoint_auth_method="none", redirect_uris=[CALLBACK, second],
-                         scope="openid").client
+    client = make_client(
+        client_name="c", token_endpoint_auth_method="none", redirect_uris=[CALLBACK, second], scope="openid"
+    ).client
     verifier, challenge = pkce_pair()
     code = flow.code(client.client_id, challenge=challenge)
     response = exchange(DjangoClient(), client.client_id, code, verifier, redirect_uri=second)
@@ -190,27 +234,40 @@ def test_codes_live_at_most_ten_minutes(settings):
     assert oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS <= 600
 
 
-@pytest.mark.parametrize("uri", [
-    "http://127.0.0.1:8765/callback/",          # trailing slash
-    "HTTP://127.0.0.1:8765/callback",           # case
-    "http://127.0.0.1:8765/callback?x=1",       # extra query
-    "http://127.0.0.1:8765/callback#frag",      # fragment
-    "http://evil.example/callback",             # another host
-    "http://127.0.0.1:8765/callback/../cb",     # traversal
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://127.0.0.1:8765/callback/",  # trailing slash
+        "HTTP://127.0.0.1:8765/callback",  # case
+        "http://127.0.0.1:8765/callback?x=1",  # extra query
+        "http://127.0.0.1:8765/callback#frag",  # fragment
+        "http://evil.example/callback",  # another host
+        "http://127.0.0.1:8765/callback/../cb",  # traversal
+    ],
+)
 def test_an_unregistered_redirect_uri_gets_the_error_page_and_no_redirect(browser, public_client, uri):
     _, challenge = pkce_pair()
-    response = browser.get("/oauth2/auth", {
-        "response_type": "code", "client_id": public_client.client.client_id, "redirect_uri": uri,
-        "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"})
+    response = browser.get(
+        "/oauth2/auth",
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": uri,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert response.status_code == 400
     assert "Location" not in response
     assert b"We can&#x27;t continue" in response.content or b"continue" in response.content
 
 
 def test_an_unknown_client_gets_the_error_page(browser):
-    response = browser.get("/oauth2/auth", {"response_type": "code", "client_id": "c-nope",
-                                            "redirect_uri": CALLBACK, "scope": "openid"})
+    response = browser.get(
+        "/oauth2/auth",
+        {"response_type": "code", "client_id": "c-nope", "redirect_uri": CALLBACK, "scope": "openid"},
+    )
     assert response.status_code == 400
     assert "Location" not in response
 
@@ -221,22 +278,34 @@ def test_a_disabled_client_gets_the_error_page(browser, public_client):
     client_update(client=public_client.client)  # noop update is allowed
     public_client.client.__class__.objects.filter(pk=public_client.client.pk).update(is_active=False)
     _, challenge = pkce_pair()
-    response = browser.get("/oauth2/auth", {
-        "response_type": "code", "client_id": public_client.client.client_id, "redirect_uri": CALLBACK,
-        "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"})
+    response = browser.get(
+        "/oauth2/auth",
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert response.status_code == 400
 
 
 def test_an_unallowed_scope_is_invalid_scope(flow, public_client):
     _, challenge = pkce_pair()
-    response = flow.authorize(public_client.client.client_id, challenge=challenge, scope="openid offline_access")
+    response = flow.authorize(
+        public_client.client.client_id, challenge=challenge, scope="openid offline_access"
+    )
     assert query_of(response["Location"])["error"] == "invalid_scope"
 
 
 def test_a_client_without_the_code_grant_is_refused(browser, make_client):
     client = make_client(client_name="m2m", grant_types=["client_credentials"], scope="email").client
-    response = browser.get("/oauth2/auth", {"response_type": "code", "client_id": client.client_id,
-                                            "redirect_uri": CALLBACK, "scope": "email"})
+    response = browser.get(
+        "/oauth2/auth",
+        {"response_type": "code", "client_id": client.client_id, "redirect_uri": CALLBACK, "scope": "email"},
+    )
     # No redirect URI is registered, so nothing may be redirected to.
     assert response.status_code == 400
 
@@ -249,9 +318,18 @@ def test_implicit_response_types_are_refused(flow, public_client):
 def test_an_anonymous_visitor_is_sent_to_login_with_the_request_kept(public_client):
     _, challenge = pkce_pair()
     web = DjangoClient()
-    response = web.get("/oauth2/auth", {
-        "response_type": "code", "client_id": public_client.client.client_id, "redirect_uri": CALLBACK,
-        "scope": "openid", "state": "keep-me", "code_challenge": challenge, "code_challenge_method": "S256"})
+    response = web.get(
+        "/oauth2/auth",
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "state": "keep-me",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert response.status_code == 302
     assert response["Location"].startswith("/login?next=")
     next_url = query_of(response["Location"])["next"]
@@ -262,10 +340,19 @@ def test_an_anonymous_visitor_is_sent_to_login_with_the_request_kept(public_clie
 
 def test_prompt_none_without_a_session_answers_login_required(public_client):
     _, challenge = pkce_pair()
-    response = DjangoClient().get("/oauth2/auth", {
-        "response_type": "code", "client_id": public_client.client.client_id, "redirect_uri": CALLBACK,
-        "scope": "openid", "state": "s", "prompt": "none", "code_challenge": challenge,
-        "code_challenge_method": "S256"})
+    response = DjangoClient().get(
+        "/oauth2/auth",
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "state": "s",
+            "prompt": "none",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     params = query_of(response["Location"])
     assert params["error"] == "login_required"
     assert params["state"] == "s"
@@ -279,16 +366,26 @@ def test_prompt_none_with_a_session_but_no_consent_answers_consent_required(flow
 
 
 def test_prompt_none_for_a_first_party_client_issues_a_code_without_a_page(flow, make_client):
-    client = make_client(client_name="first", token_endpoint_auth_method="none", redirect_uris=[CALLBACK],
-                         scope="openid", skip_consent=True).client
+    client = make_client(
+        client_name="first",
+        token_endpoint_auth_method="none",
+        redirect_uris=[CALLBACK],
+        scope="openid",
+        skip_consent=True,
+    ).client
     _, challenge = pkce_pair()
     response = flow.authorize(client.client_id, challenge=challenge, extra={"prompt": "none"})
     assert "code" in query_of(response["Location"])
 
 
 def test_skip_consent_clients_never_show_the_consent_page(flow, make_client):
-    client = make_client(client_name="first", token_endpoint_auth_method="none", redirect_uris=[CALLBACK],
-                         scope="openid", skip_consent=True).client
+    client = make_client(
+        client_name="first",
+        token_endpoint_auth_method="none",
+        redirect_uris=[CALLBACK],
+        scope="openid",
+        skip_consent=True,
+    ).client
     _, challenge = pkce_pair()
     response = flow.authorize(client.client_id, challenge=challenge)
     assert response["Location"].startswith(CALLBACK)
@@ -308,10 +405,14 @@ def test_denying_consent_returns_access_denied_with_state(flow, public_client):
 
 def test_unticking_an_optional_scope_narrows_the_grant(flow, public_client):
     verifier, challenge = pkce_pair()
-    response = flow.authorize(public_client.client.client_id, challenge=challenge, scope="openid profile email")
+    response = flow.authorize(
+        public_client.client.client_id, challenge=challenge, scope="openid profile email"
+    )
     challenge_id = query_of(response["Location"])["consent_challenge"]
-    granted = flow.web.post("/consent", {"consent_challenge": challenge_id, "allow": "1",
-                                         "grant_scope": ["email", "not-requested"]})
+    granted = flow.web.post(
+        "/consent",
+        {"consent_challenge": challenge_id, "allow": "1", "grant_scope": ["email", "not-requested"]},
+    )
     code = query_of(granted["Location"])["code"]
     token = exchange(DjangoClient(), public_client.client.client_id, code, verifier).json()
     assert set(token["scope"].split()) == {"openid", "email"}
@@ -343,9 +444,17 @@ def test_consent_requires_the_csrf_token(public_client, user):
     web = DjangoClient(enforce_csrf_checks=True)
     web.force_login(user)
     _, challenge = pkce_pair()
-    response = web.get("/oauth2/auth", {
-        "response_type": "code", "client_id": public_client.client.client_id, "redirect_uri": CALLBACK,
-        "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"})
+    response = web.get(
+        "/oauth2/auth",
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     challenge_id = query_of(response["Location"])["consent_challenge"]
     forged = web.post("/consent", {"consent_challenge": challenge_id, "allow": "1"})
     assert forged.status_code == 403

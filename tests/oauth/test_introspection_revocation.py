@@ -12,7 +12,19 @@ from tests.oauth.test_token_endpoint import cc, tokens_for
 
 pytestmark = pytest.mark.django_db
 
-HYDRA_FIELDS = {"active", "client_id", "scope", "sub", "exp", "iat", "nbf", "iss", "aud", "token_type", "token_use"}
+HYDRA_FIELDS = {
+    "active",
+    "client_id",
+    "scope",
+    "sub",
+    "exp",
+    "iat",
+    "nbf",
+    "iss",
+    "aud",
+    "token_type",
+    "token_use",
+}
 
 
 @pytest.fixture
@@ -21,11 +33,17 @@ def resource_server(make_client):
 
 
 def introspect(client_result, token, **extra):
-    return form_post(DjangoClient(), "/oauth2/introspect", {"token": token, **extra},
-                     HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret))
+    return form_post(
+        DjangoClient(),
+        "/oauth2/introspect",
+        {"token": token, **extra},
+        HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret),
+    )
 
 
-def test_a_resource_server_introspects_any_live_token_with_hydras_fields(resource_server, m2m_client, settings):
+def test_a_resource_server_introspects_any_live_token_with_hydras_fields(
+    resource_server, m2m_client, settings
+):
     token = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email").json()["access_token"]
     response = introspect(resource_server, token)
     assert response.status_code == 200
@@ -47,7 +65,9 @@ def test_a_user_token_introspects_with_the_user_as_subject(resource_server, flow
     body = tokens_for(flow, public_client.client)
     answer = introspect(resource_server, body["access_token"]).json()
     assert answer["sub"] == str(user.pk)
-    refresh_answer = introspect(resource_server, body["refresh_token"], token_type_hint="refresh_token").json()
+    refresh_answer = introspect(
+        resource_server, body["refresh_token"], token_type_hint="refresh_token"
+    ).json()
     assert refresh_answer["active"] is True
     assert refresh_answer["token_use"] == "refresh_token"
     assert refresh_answer["sub"] == str(user.pk)
@@ -62,16 +82,21 @@ def test_an_ordinary_client_may_introspect_only_its_own_tokens(m2m_client, make_
 
 
 def test_a_public_client_cannot_introspect(public_client):
-    response = form_post(DjangoClient(), "/oauth2/introspect",
-                         {"token": "x", "client_id": public_client.client.client_id})
+    response = form_post(
+        DjangoClient(), "/oauth2/introspect", {"token": "x", "client_id": public_client.client.client_id}
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
 
 
 def test_introspection_requires_client_authentication(m2m_client):
     assert form_post(DjangoClient(), "/oauth2/introspect", {"token": "x"}).status_code == 401
-    wrong = form_post(DjangoClient(), "/oauth2/introspect", {"token": "x"},
-                      HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, "nope"))
+    wrong = form_post(
+        DjangoClient(),
+        "/oauth2/introspect",
+        {"token": "x"},
+        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, "nope"),
+    )
     assert wrong.status_code == 401
 
 
@@ -89,11 +114,15 @@ def test_a_nul_byte_is_invalid_request(resource_server):
 def test_expired_revoked_and_disabled_client_tokens_are_inactive(resource_server, m2m_client):
     client_id, secret = m2m_client.client.client_id, m2m_client.client_secret
     expired = cc(client_id, secret).json()["access_token"]
-    AccessToken.objects.filter(application=m2m_client.client).update(expires=timezone.now() - timedelta(seconds=1))
+    AccessToken.objects.filter(application=m2m_client.client).update(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
     assert introspect(resource_server, expired).json() == {"active": False}
 
     revoked = cc(client_id, secret).json()["access_token"]
-    form_post(DjangoClient(), "/oauth2/revoke", {"token": revoked}, HTTP_AUTHORIZATION=basic(client_id, secret))
+    form_post(
+        DjangoClient(), "/oauth2/revoke", {"token": revoked}, HTTP_AUTHORIZATION=basic(client_id, secret)
+    )
     assert introspect(resource_server, revoked).json() == {"active": False}
 
     live = cc(client_id, secret).json()["access_token"]
@@ -102,8 +131,12 @@ def test_expired_revoked_and_disabled_client_tokens_are_inactive(resource_server
 
 
 def test_the_token_parameter_is_required(resource_server):
-    response = form_post(DjangoClient(), "/oauth2/introspect", {},
-                         HTTP_AUTHORIZATION=basic(resource_server.client.client_id, resource_server.client_secret))
+    response = form_post(
+        DjangoClient(),
+        "/oauth2/introspect",
+        {},
+        HTTP_AUTHORIZATION=basic(resource_server.client.client_id, resource_server.client_secret),
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
@@ -117,18 +150,25 @@ def test_admin_introspection_needs_the_admin_secret(settings, m2m_client):
     anonymous = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token})
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
-    wrong = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token},
-                      HTTP_AUTHORIZATION="Bearer nope")
+    wrong = form_post(
+        DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION="Bearer nope"
+    )
     assert wrong.status_code == 401
-    ok = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token},
-                   HTTP_AUTHORIZATION="Bearer s3cret-admin-value")
+    ok = form_post(
+        DjangoClient(),
+        "/admin/oauth2/introspect",
+        {"token": token},
+        HTTP_AUTHORIZATION="Bearer s3cret-admin-value",
+    )
     assert ok.status_code == 200
     assert ok.json()["active"] is True
 
 
 def test_admin_introspection_is_refused_when_no_secret_is_configured(settings, m2m_client):
     settings.CIAM_ADMIN_SHARED_SECRET = ""
-    response = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": "x"}, HTTP_AUTHORIZATION="Bearer ")
+    response = form_post(
+        DjangoClient(), "/admin/oauth2/introspect", {"token": "x"}, HTTP_AUTHORIZATION="Bearer "
+    )
     assert response.status_code == 401
 
 
@@ -136,10 +176,15 @@ def test_admin_introspection_checks_required_scopes(settings, m2m_client):
     settings.CIAM_ADMIN_SHARED_SECRET = "s3cret-admin-value"
     token = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email").json()["access_token"]
     auth = {"HTTP_AUTHORIZATION": "Bearer s3cret-admin-value"}
-    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"},
-                     **auth).json()["active"] is True
-    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"},
-                     **auth).json() == {"active": False}
+    assert (
+        form_post(
+            DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"}, **auth
+        ).json()["active"]
+        is True
+    )
+    assert form_post(
+        DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"}, **auth
+    ).json() == {"active": False}
     assert form_post(DjangoClient(), "/admin/oauth2/introspect", {}, **auth).status_code == 400
 
 
@@ -149,17 +194,24 @@ def test_admin_introspection_checks_required_scopes(settings, m2m_client):
 def test_revoking_an_access_token_makes_it_inactive(resource_server, m2m_client):
     client_id, secret = m2m_client.client.client_id, m2m_client.client_secret
     token = cc(client_id, secret).json()["access_token"]
-    response = form_post(DjangoClient(), "/oauth2/revoke", {"token": token},
-                         HTTP_AUTHORIZATION=basic(client_id, secret))
+    response = form_post(
+        DjangoClient(), "/oauth2/revoke", {"token": token}, HTTP_AUTHORIZATION=basic(client_id, secret)
+    )
     assert response.status_code == 200
     assert introspect(resource_server, token).json() == {"active": False}
 
 
 def test_revoking_a_refresh_token_also_ends_its_access_token(flow, public_client, resource_server):
     body = tokens_for(flow, public_client.client)
-    response = form_post(DjangoClient(), "/oauth2/revoke", {
-        "token": body["refresh_token"], "token_type_hint": "refresh_token",
-        "client_id": public_client.client.client_id})
+    response = form_post(
+        DjangoClient(),
+        "/oauth2/revoke",
+        {
+            "token": body["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": public_client.client.client_id,
+        },
+    )
     assert response.status_code == 200
     assert introspect(resource_server, body["refresh_token"]).json() == {"active": False}
     assert introspect(resource_server, body["access_token"]).json() == {"active": False}
@@ -168,8 +220,12 @@ def test_revoking_a_refresh_token_also_ends_its_access_token(flow, public_client
 def test_a_client_cannot_revoke_another_clients_token(m2m_client, make_client, resource_server):
     other = make_client(client_name="other", grant_types=["client_credentials"])
     token = cc(m2m_client.client.client_id, m2m_client.client_secret).json()["access_token"]
-    response = form_post(DjangoClient(), "/oauth2/revoke", {"token": token},
-                         HTTP_AUTHORIZATION=basic(other.client.client_id, other.client_secret))
+    response = form_post(
+        DjangoClient(),
+        "/oauth2/revoke",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic(other.client.client_id, other.client_secret),
+    )
     assert response.status_code == 200  # RFC 7009 §2.2: no disclosure
     assert introspect(resource_server, token).json()["active"] is True
 
@@ -182,6 +238,10 @@ def test_revocation_needs_client_authentication(m2m_client):
 
 
 def test_revoking_an_unknown_token_answers_200(m2m_client):
-    response = form_post(DjangoClient(), "/oauth2/revoke", {"token": "unknown"},
-                         HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret))
+    response = form_post(
+        DjangoClient(),
+        "/oauth2/revoke",
+        {"token": "unknown"},
+        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret),
+    )
     assert response.status_code == 200

@@ -37,10 +37,15 @@ def test_discovery_lists_every_endpoint_and_capability(settings):
     assert doc["response_types_supported"] == ["code"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert {"openid", "profile", "email", "offline_access"} <= set(doc["scopes_supported"])
-    assert set(doc["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
+    assert set(doc["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    }
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
     assert {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "name"} <= set(
-        doc["claims_supported"])
+        doc["claims_supported"]
+    )
 
 
 def test_the_jwks_publishes_the_signing_key_with_its_kid_and_no_private_part():
@@ -139,7 +144,9 @@ def test_userinfo_releases_only_the_claims_of_granted_scopes(flow, public_client
     full = tokens_for(flow, public_client.client, scope="openid profile email")
     from tests.conftest import form_post
 
-    claims = form_post(DjangoClient(), "/userinfo", {}, HTTP_AUTHORIZATION=f"Bearer {full['access_token']}").json()
+    claims = form_post(
+        DjangoClient(), "/userinfo", {}, HTTP_AUTHORIZATION=f"Bearer {full['access_token']}"
+    ).json()
     assert claims["name"] == "Alice Liddell" and claims["family_name"] == "Liddell"
 
 
@@ -167,14 +174,27 @@ def test_logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client(flo
     code = flow.code(client.client_id, challenge=challenge, redirect_uri="https://app.example.com/callback")
     from tests.conftest import form_post
 
-    body = form_post(DjangoClient(), "/oauth2/token", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/callback",
-        "code_verifier": verifier, "client_id": client.client_id,
-        "client_secret": confidential_client.client_secret}).json()
+    body = form_post(
+        DjangoClient(),
+        "/oauth2/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://app.example.com/callback",
+            "code_verifier": verifier,
+            "client_id": client.client_id,
+            "client_secret": confidential_client.client_secret,
+        },
+    ).json()
 
-    response = flow.web.get("/oauth2/sessions/logout", {
-        "id_token_hint": body["id_token"], "post_logout_redirect_uri": "https://app.example.com/bye",
-        "state": "bye-state"})
+    response = flow.web.get(
+        "/oauth2/sessions/logout",
+        {
+            "id_token_hint": body["id_token"],
+            "post_logout_redirect_uri": "https://app.example.com/bye",
+            "state": "bye-state",
+        },
+    )
 
     assert response.status_code == 302
     assert response["Location"].startswith("https://app.example.com/bye")
@@ -183,8 +203,13 @@ def test_logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client(flo
 
 
 def test_logout_refuses_an_unregistered_post_logout_redirect_uri(flow, confidential_client):
-    response = flow.web.get("/oauth2/sessions/logout", {
-        "client_id": confidential_client.client.client_id, "post_logout_redirect_uri": "https://evil.example/"})
+    response = flow.web.get(
+        "/oauth2/sessions/logout",
+        {
+            "client_id": confidential_client.client.client_id,
+            "post_logout_redirect_uri": "https://evil.example/",
+        },
+    )
     assert response.status_code == 400
     assert "Location" not in response
 

@@ -21,7 +21,9 @@ def cc(client_id, secret, *, via="basic", **data):
     body = {"grant_type": "client_credentials", **data}
     if via == "basic":
         return form_post(DjangoClient(), "/oauth2/token", body, HTTP_AUTHORIZATION=basic(client_id, secret))
-    return form_post(DjangoClient(), "/oauth2/token", {**body, "client_id": client_id, "client_secret": secret})
+    return form_post(
+        DjangoClient(), "/oauth2/token", {**body, "client_id": client_id, "client_secret": secret}
+    )
 
 
 # --- Client credentials -------------------------------------------------------------------------
@@ -70,18 +72,24 @@ def test_the_registered_auth_method_is_enforced(m2m_client, make_client):
     # m2m_client is registered for client_secret_basic: the same secret in the body is refused.
     response = cc(m2m_client.client.client_id, m2m_client.client_secret, via="post")
     assert response.status_code == 401
-    post_client = make_client(client_name="p", grant_types=["client_credentials"],
-                              token_endpoint_auth_method="client_secret_post")
+    post_client = make_client(
+        client_name="p", grant_types=["client_credentials"], token_endpoint_auth_method="client_secret_post"
+    )
     assert cc(post_client.client.client_id, post_client.client_secret, via="post").status_code == 200
     assert cc(post_client.client.client_id, post_client.client_secret, via="basic").status_code == 401
 
 
 def test_two_authentication_methods_at_once_are_refused(m2m_client):
     response = form_post(
-        DjangoClient(), "/oauth2/token",
-        {"grant_type": "client_credentials", "client_id": m2m_client.client.client_id,
-         "client_secret": m2m_client.client_secret},
-        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret))
+        DjangoClient(),
+        "/oauth2/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": m2m_client.client.client_id,
+            "client_secret": m2m_client.client_secret,
+        },
+        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret),
+    )
     assert response.status_code == 401
 
 
@@ -99,7 +107,11 @@ def test_a_disabled_client_gets_no_token(m2m_client):
 
 def test_a_generated_secret_is_checked_without_a_slow_hash(m2m_client, monkeypatch):
     slow_calls = []
-    for hasher in (hashers.Argon2PasswordHasher, hashers.PBKDF2PasswordHasher, hashers.BCryptSHA256PasswordHasher):
+    for hasher in (
+        hashers.Argon2PasswordHasher,
+        hashers.PBKDF2PasswordHasher,
+        hashers.BCryptSHA256PasswordHasher,
+    ):
         original = hasher.verify
 
         def spy(self, password, encoded, _original=original, _name=hasher.__name__):
@@ -114,8 +126,9 @@ def test_a_generated_secret_is_checked_without_a_slow_hash(m2m_client, monkeypat
 
 
 def test_a_supplied_secret_is_checked_with_argon2(make_client):
-    result = make_client(client_name="migrated", grant_types=["client_credentials"],
-                         client_secret="legacy-secret-from-hydra")
+    result = make_client(
+        client_name="migrated", grant_types=["client_credentials"], client_secret="legacy-secret-from-hydra"
+    )
     assert result.client.client_secret.startswith("argon2$")
     assert cc(result.client.client_id, "legacy-secret-from-hydra").status_code == 200
     assert cc(result.client.client_id, "legacy-secret-from-hydrA").status_code == 401
@@ -136,8 +149,13 @@ def test_per_client_access_token_lifespan(m2m_client):
 
 
 def test_jwt_access_tokens_are_rfc9068_and_verify_against_the_jwks(make_client, settings):
-    result = make_client(client_name="jwt", grant_types=["client_credentials"], scope="email",
-                         access_token_strategy="jwt", audience=["https://api.example.com"])
+    result = make_client(
+        client_name="jwt",
+        grant_types=["client_credentials"],
+        scope="email",
+        access_token_strategy="jwt",
+        audience=["https://api.example.com"],
+    )
     body = cc(result.client.client_id, result.client_secret, scope="email").json()
     keyset = jwk.JWKSet.from_json(DjangoClient().get("/.well-known/jwks.json").content.decode())
     token = jwt.JWT(jwt=body["access_token"], key=keyset, expected_type="JWS")
@@ -153,8 +171,12 @@ def test_jwt_access_tokens_are_rfc9068_and_verify_against_the_jwks(make_client, 
     assert claims["exp"] - claims["iat"] == 3600
     assert claims["jti"]
     # It is also known to the server: introspectable and revocable like an opaque one.
-    introspected = form_post(DjangoClient(), "/oauth2/introspect", {"token": body["access_token"]},
-                             HTTP_AUTHORIZATION=basic(result.client.client_id, result.client_secret)).json()
+    introspected = form_post(
+        DjangoClient(),
+        "/oauth2/introspect",
+        {"token": body["access_token"]},
+        HTTP_AUTHORIZATION=basic(result.client.client_id, result.client_secret),
+    ).json()
     assert introspected["active"] is True
 
 
@@ -170,13 +192,21 @@ def tokens_for(flow, client, *, scope="openid profile email"):
 
 
 def refresh(client_id, refresh_token, **extra):
-    return form_post(DjangoClient(), "/oauth2/token",
-                     {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id, **extra})
+    return form_post(
+        DjangoClient(),
+        "/oauth2/token",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id, **extra},
+    )
 
 
 def test_a_refresh_token_is_issued_only_to_clients_allowed_the_grant(flow, make_client):
-    no_refresh = make_client(client_name="spa", token_endpoint_auth_method="none", grant_types=["authorization_code"],
-                             redirect_uris=["http://127.0.0.1:8765/callback"], scope="openid").client
+    no_refresh = make_client(
+        client_name="spa",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code"],
+        redirect_uris=["http://127.0.0.1:8765/callback"],
+        scope="openid",
+    ).client
     body = tokens_for(flow, no_refresh, scope="openid")
     assert "refresh_token" not in body
     assert not RefreshToken.objects.filter(application=no_refresh).exists()
@@ -205,13 +235,20 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(flow, public_c
     assert reuse.json()["error"] == "invalid_grant"
     # The legitimate holder's newer tokens are gone too (RFC 9700 §4.14.2).
     assert refresh(public_client.client.client_id, second["refresh_token"]).status_code == 400
-    assert DjangoClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {second['access_token']}").status_code == 401
+    assert (
+        DjangoClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {second['access_token']}").status_code
+        == 401
+    )
 
 
 def test_a_refresh_token_of_one_client_cannot_be_used_by_another(flow, public_client, make_client):
-    other = make_client(client_name="other", token_endpoint_auth_method="none",
-                        grant_types=["authorization_code", "refresh_token"],
-                        redirect_uris=["http://127.0.0.1:8765/callback"], scope="openid").client
+    other = make_client(
+        client_name="other",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["http://127.0.0.1:8765/callback"],
+        scope="openid",
+    ).client
     body = tokens_for(flow, public_client.client)
     response = refresh(other.client_id, body["refresh_token"])
     assert response.status_code == 400
@@ -236,10 +273,18 @@ def test_a_confidential_client_must_authenticate_to_refresh(flow, confidential_c
     verifier, challenge = pkce_pair()
     client = confidential_client.client
     code = flow.code(client.client_id, challenge=challenge, redirect_uri="https://app.example.com/callback")
-    body = form_post(DjangoClient(), "/oauth2/token", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/callback",
-        "code_verifier": verifier, "client_id": client.client_id,
-        "client_secret": confidential_client.client_secret}).json()
+    body = form_post(
+        DjangoClient(),
+        "/oauth2/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://app.example.com/callback",
+            "code_verifier": verifier,
+            "client_id": client.client_id,
+            "client_secret": confidential_client.client_secret,
+        },
+    ).json()
     unauthenticated = refresh(client.client_id, body["refresh_token"])
     assert unauthenticated.status_code == 401
     ok = refresh(client.client_id, body["refresh_token"], client_secret=confidential_client.client_secret)
@@ -249,7 +294,8 @@ def test_a_confidential_client_must_authenticate_to_refresh(flow, confidential_c
 def test_an_idle_refresh_token_expires(flow, public_client, settings):
     body = tokens_for(flow, public_client.client)
     AccessToken.objects.filter(application=public_client.client).update(
-        expires=timezone.now() - timedelta(seconds=settings.CIAM_REFRESH_TOKEN_LIFESPAN + 1))
+        expires=timezone.now() - timedelta(seconds=settings.CIAM_REFRESH_TOKEN_LIFESPAN + 1)
+    )
     assert refresh(public_client.client.client_id, body["refresh_token"]).status_code == 400
 
 
@@ -257,12 +303,16 @@ def test_the_client_refresh_lifespan_is_honoured(flow, public_client):
     client_update(client=public_client.client, refresh_token_lifespan=600)
     body = tokens_for(flow, public_client.client)
     AccessToken.objects.filter(application=public_client.client).update(
-        expires=timezone.now() - timedelta(seconds=601))
+        expires=timezone.now() - timedelta(seconds=601)
+    )
     assert refresh(public_client.client.client_id, body["refresh_token"]).status_code == 400
 
 
 def test_a_revoked_refresh_token_is_refused(flow, public_client):
     body = tokens_for(flow, public_client.client)
-    form_post(DjangoClient(), "/oauth2/revoke", {"token": body["refresh_token"],
-                                                 "client_id": public_client.client.client_id})
+    form_post(
+        DjangoClient(),
+        "/oauth2/revoke",
+        {"token": body["refresh_token"], "client_id": public_client.client.client_id},
+    )
     assert refresh(public_client.client.client_id, body["refresh_token"]).status_code == 400

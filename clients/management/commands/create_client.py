@@ -15,27 +15,43 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Register an OAuth2 client. Prints its client ID and, for a confidential client, its secret (once)."
+    help = (
+        "Register an OAuth2 client. Prints its client ID and, for a confidential client, its secret (once)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--name", default="", help="Client name shown on the consent page.")
         parser.add_argument("--id", dest="client_id", help="Client ID to use (default: generated c-...).")
         parser.add_argument("--secret", help="A chosen secret (>= 6 characters; default: generated).")
-        parser.add_argument("--grant-type", action="append", help="authorization_code, refresh_token, "
-                            "client_credentials, urn:ietf:params:oauth:grant-type:device_code (repeatable).")
+        parser.add_argument(
+            "--grant-type",
+            action="append",
+            help="authorization_code, refresh_token, "
+            "client_credentials, urn:ietf:params:oauth:grant-type:device_code (repeatable).",
+        )
         parser.add_argument("--response-type", action="append", help="code (repeatable).")
-        parser.add_argument("--scope", action="append", help="Allowed scopes (space/comma separated, repeatable).")
+        parser.add_argument(
+            "--scope", action="append", help="Allowed scopes (space/comma separated, repeatable)."
+        )
         parser.add_argument("--redirect-uri", action="append", help="Redirect URI (repeatable).")
-        parser.add_argument("--post-logout-redirect-uri", action="append", help="Post-logout URI (repeatable).")
+        parser.add_argument(
+            "--post-logout-redirect-uri", action="append", help="Post-logout URI (repeatable)."
+        )
         parser.add_argument("--allowed-cors-origin", action="append", help="CORS origin (repeatable).")
         parser.add_argument("--audience", action="append", help="Audience (repeatable).")
-        parser.add_argument("--token-endpoint-auth-method", default="client_secret_basic",
-                            choices=["none", "client_secret_basic", "client_secret_post"])
+        parser.add_argument(
+            "--token-endpoint-auth-method",
+            default="client_secret_basic",
+            choices=["none", "client_secret_basic", "client_secret_post"],
+        )
         parser.add_argument("--access-token-strategy", default="opaque", choices=["opaque", "jwt"])
         parser.add_argument("--owner", default="")
         parser.add_argument("--skip-consent", action="store_true", help="First-party: never show consent.")
-        parser.add_argument("--no-pkce", action="store_true",
-                            help="Do not require PKCE (confidential clients only; public clients always use it).")
+        parser.add_argument(
+            "--no-pkce",
+            action="store_true",
+            help="Do not require PKCE (confidential clients only; public clients always use it).",
+        )
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args, **opts):

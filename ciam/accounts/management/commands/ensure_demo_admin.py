@@ -24,5 +24,6 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(email=email, password=password, email_verified=True, name="Demo Admin")
         bar = "=" * 64
-        self.stdout.write(f"{bar}\nDemo admin created (shown once):\n  e-mail:   {email}\n"
-                          f"  password: {password}\n{bar}")
+        self.stdout.write(
+            f"{bar}\nDemo admin created (shown once):\n  e-mail:   {email}\n  password: {password}\n{bar}"
+        )

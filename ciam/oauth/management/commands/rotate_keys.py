@@ -11,10 +11,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--algorithm", choices=SigningKey.Algorithm.values,
-                            help="RS256 (default, or CIAM_SIGNING_ALGORITHM) or ES256.")
-        parser.add_argument("--if-missing", action="store_true",
-                            help="Only create a key if the deployment has no active one.")
+        parser.add_argument(
+            "--algorithm",
+            choices=SigningKey.Algorithm.values,
+            help="RS256 (default, or CIAM_SIGNING_ALGORITHM) or ES256.",
+        )
+        parser.add_argument(
+            "--if-missing", action="store_true", help="Only create a key if the deployment has no active one."
+        )
 
     def handle(self, *args, **opts):
         if opts["if_missing"] and SigningKey.objects.filter(retired_at__isnull=True).exists():

@@ -1,0 +1,28 @@
+"""The public paths are a contract (Ory Hydra v2's): each literal path is pinned here, once."""
+
+import pytest
+from django.urls import resolve, reverse
+
+CONTRACT = {
+    "oauth:discovery": "/.well-known/openid-configuration",
+    "oauth:jwks": "/.well-known/jwks.json",
+    "oauth:authorize": "/oauth2/auth",
+    "oauth:token": "/oauth2/token",
+    "oauth:revoke": "/oauth2/revoke",
+    "oauth:introspect": "/oauth2/introspect",
+    "oauth:userinfo": "/userinfo",
+    "oauth:logout": "/oauth2/sessions/logout",
+    "oauth:admin-introspect": "/admin/oauth2/introspect",
+    "oauth:health-alive": "/health/alive",
+    "oauth:health-ready": "/health/ready",
+    "consent:login": "/login",
+    "consent:logout": "/logout",
+    "consent:consent": "/consent",
+    "consent:error": "/error",
+}
+
+
+@pytest.mark.parametrize("name, path", sorted(CONTRACT.items()))
+def test_the_public_path_is_fixed(name, path):
+    assert reverse(name) == path
+    assert resolve(path).view_name == name
