@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "corsheaders",
     "rest_framework",
     "oauth2_provider",
     "ciam.accounts",
@@ -120,6 +121,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ciam.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -234,6 +236,16 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+
+# CORS for browser-based clients (SPAs): only on protocol endpoints, and only for an origin that
+# some active client registered in `allowed_cors_origins` (ciam.oauth.cors). No cookies cross.
+# No origin is allowed statically; the signal handler decides per request.
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_URLS_REGEX = r"^/(oauth2/(token|revoke|introspect)|userinfo|\.well-known/.*)$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["authorization", "content-type"]
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- I18N, static ----------------------------------------------------------------------------
 

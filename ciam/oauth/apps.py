@@ -6,3 +6,6 @@ class OAuthConfig(AppConfig):
     label = "oauth"
     verbose_name = "OAuth2 / OpenID Connect"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ciam.oauth import cors  # noqa: F401 - connects the CORS signal handler
