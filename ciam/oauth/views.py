@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views.oidc import RPInitiatedLogoutView
@@ -133,6 +134,7 @@ def _without_prompt_login(request: HttpRequest) -> str:
     return f"{reverse('oauth:authorize')}?{params.urlencode()}"
 
 
+@csrf_exempt  # a POSTed authorization request (OIDC Core §3.1.2.1) is equivalent to the GET
 @never_cache
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:

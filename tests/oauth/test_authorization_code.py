@@ -473,3 +473,24 @@ def test_the_consent_page_shows_the_client_and_scopes_in_plain_words(flow, publi
     assert page["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
     assert "no-cache" in page["Cache-Control"] or "max-age=0" in page["Cache-Control"]
+
+
+def test_the_authorization_request_may_be_posted(public_client, user):
+    web = DjangoClient(enforce_csrf_checks=True)
+    web.force_login(user)
+    _, challenge = pkce_pair()
+    response = form_post(
+        web,
+        "/oauth2/auth",
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "state": "posted",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/consent?consent_challenge=")
