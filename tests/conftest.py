@@ -106,6 +106,22 @@ def browser(user) -> DjangoClient:
     return web
 
 
+def authorize_params(
+    client_id: str,
+    *,
+    challenge: str | None = None,
+    redirect_uri: str = CALLBACK,
+    scope: str = "openid",
+    **extra,
+) -> dict:
+    """The query of an authorization request (code flow, S256 when a challenge is given)."""
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope}
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    params.update(extra)
+    return params
+
+
 class Flow:
     """Drives /oauth2/auth through consent with Django's test client; returns the code."""
 
@@ -122,16 +138,14 @@ class Flow:
         state: str = "st-123",
         extra: dict | None = None,
     ):
-        params = {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": state,
-        }
-        if challenge is not None:
-            params.update(code_challenge=challenge, code_challenge_method="S256")
-        params.update(extra or {})
+        params = authorize_params(
+            client_id,
+            challenge=challenge,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            state=state,
+            **(extra or {}),
+        )
         return self.web.get("/oauth2/auth", params)
 
     def code(self, client_id: str, **kwargs) -> str:

@@ -238,15 +238,20 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
             status=401,
             headers={"WWW-Authenticate": 'Basic realm="ciam"'},
         )
+    return _introspection_response(request, caller=client)
+
+
+def _introspection_response(request: HttpRequest, *, caller, required_scopes=None) -> HttpResponse:
     token_value = request.POST.get("token")
     if not token_value:
         return oauth_error("invalid_request", "The 'token' parameter is required.")
-    answer = introspect(token_value, token_type_hint=request.POST.get("token_type_hint", ""), caller=client)
-    return _json_no_store(answer)
-
-
-def _json_no_store(data: dict) -> JsonResponse:
-    response = JsonResponse(data)
+    answer = introspect(
+        token_value,
+        token_type_hint=request.POST.get("token_type_hint", ""),
+        caller=caller,
+        required_scopes=required_scopes,
+    )
+    response = JsonResponse(answer)
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
@@ -273,17 +278,9 @@ def admin_introspect(request: HttpRequest) -> HttpResponse:
             status=401,
             headers={"WWW-Authenticate": 'Bearer realm="ciam-admin"'},
         )
-    token_value = request.POST.get("token")
-    if not token_value:
-        return oauth_error("invalid_request", "The 'token' parameter is required.")
-    scope = request.POST.get("scope", "").split()
-    answer = introspect(
-        token_value,
-        token_type_hint=request.POST.get("token_type_hint", ""),
-        caller=None,
-        required_scopes=scope,
-    )
-    return _json_no_store(answer)
+    # Hydra's `scope`: every listed scope must have been granted, or the answer is inactive.
+    required = request.POST.get("scope", "").split()
+    return _introspection_response(request, caller=None, required_scopes=required)
 
 
 @oauth_endpoint(methods=("GET", "POST"))

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from ciam.oauth.models import AccessToken, Grant, RefreshToken
-from tests.conftest import CALLBACK, form_post, pkce_pair, query_of
+from tests.conftest import CALLBACK, authorize_params, form_post, pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db
 
@@ -249,14 +249,7 @@ def test_an_unregistered_redirect_uri_gets_the_error_page_and_no_redirect(browse
     _, challenge = pkce_pair()
     response = browser.get(
         "/oauth2/auth",
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": uri,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        authorize_params(public_client.client.client_id, challenge=challenge, redirect_uri=uri),
     )
     assert response.status_code == 400
     assert "Location" not in response
@@ -280,14 +273,7 @@ def test_a_disabled_client_gets_the_error_page(browser, public_client):
     _, challenge = pkce_pair()
     response = browser.get(
         "/oauth2/auth",
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        authorize_params(public_client.client.client_id, challenge=challenge),
     )
     assert response.status_code == 400
 
@@ -320,15 +306,7 @@ def test_an_anonymous_visitor_is_sent_to_login_with_the_request_kept(public_clie
     web = DjangoClient()
     response = web.get(
         "/oauth2/auth",
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "state": "keep-me",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        authorize_params(public_client.client.client_id, challenge=challenge, state="keep-me"),
     )
     assert response.status_code == 302
     assert response["Location"].startswith("/login?next=")
@@ -342,16 +320,7 @@ def test_prompt_none_without_a_session_answers_login_required(public_client):
     _, challenge = pkce_pair()
     response = DjangoClient().get(
         "/oauth2/auth",
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "state": "s",
-            "prompt": "none",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        authorize_params(public_client.client.client_id, challenge=challenge, state="s", prompt="none"),
     )
     params = query_of(response["Location"])
     assert params["error"] == "login_required"
@@ -446,14 +415,7 @@ def test_consent_requires_the_csrf_token(public_client, user):
     _, challenge = pkce_pair()
     response = web.get(
         "/oauth2/auth",
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        authorize_params(public_client.client.client_id, challenge=challenge),
     )
     challenge_id = query_of(response["Location"])["consent_challenge"]
     forged = web.post("/consent", {"consent_challenge": challenge_id, "allow": "1"})
@@ -482,15 +444,7 @@ def test_the_authorization_request_may_be_posted(public_client, user):
     response = form_post(
         web,
         "/oauth2/auth",
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "state": "posted",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        authorize_params(public_client.client.client_id, challenge=challenge, state="posted"),
     )
     assert response.status_code == 302
     assert response["Location"].startswith("/consent?consent_challenge=")

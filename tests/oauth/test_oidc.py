@@ -167,25 +167,9 @@ def test_userinfo_needs_a_valid_token_with_openid(m2m_client):
 
 
 def test_logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client(flow, confidential_client):
-    from tests.conftest import pkce_pair
+    from tests.oauth.test_token_endpoint import confidential_tokens
 
-    verifier, challenge = pkce_pair()
-    client = confidential_client.client
-    code = flow.code(client.client_id, challenge=challenge, redirect_uri="https://app.example.com/callback")
-    from tests.conftest import form_post
-
-    body = form_post(
-        DjangoClient(),
-        "/oauth2/token",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": "https://app.example.com/callback",
-            "code_verifier": verifier,
-            "client_id": client.client_id,
-            "client_secret": confidential_client.client_secret,
-        },
-    ).json()
+    body = confidential_tokens(flow, confidential_client)
 
     response = flow.web.get(
         "/oauth2/sessions/logout",

@@ -269,22 +269,26 @@ def test_refresh_can_narrow_the_scope(flow, public_client):
     assert response.json()["scope"] == "openid"
 
 
-def test_a_confidential_client_must_authenticate_to_refresh(flow, confidential_client):
+def confidential_tokens(flow, confidential_client) -> dict:
+    """The token response of a code exchange by the `confidential_client` fixture (client_secret_post)."""
     verifier, challenge = pkce_pair()
     client = confidential_client.client
     code = flow.code(client.client_id, challenge=challenge, redirect_uri="https://app.example.com/callback")
-    body = form_post(
+    response = exchange(
         DjangoClient(),
-        "/oauth2/token",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": "https://app.example.com/callback",
-            "code_verifier": verifier,
-            "client_id": client.client_id,
-            "client_secret": confidential_client.client_secret,
-        },
-    ).json()
+        client.client_id,
+        code,
+        verifier,
+        redirect_uri="https://app.example.com/callback",
+        client_secret=confidential_client.client_secret,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_confidential_client_must_authenticate_to_refresh(flow, confidential_client):
+    client = confidential_client.client
+    body = confidential_tokens(flow, confidential_client)
     unauthenticated = refresh(client.client_id, body["refresh_token"])
     assert unauthenticated.status_code == 401
     ok = refresh(client.client_id, body["refresh_token"], client_secret=confidential_client.client_secret)
