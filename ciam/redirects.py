@@ -1,9 +1,13 @@
 """The one redirect-safety helper: every `next` goes through `safe_next`.
 
-Only a path on this site is accepted: no scheme, no host, no `//evil.example`, no backslash
-tricks, no `javascript:`. Client redirect URIs are checked elsewhere, by exact match against the
-client's registered list (clients.models.Client.redirect_uri_allowed).
+Only a path on this site that belongs to one of our own flows is accepted: no scheme, no host,
+no `//evil.example`, no backslash tricks, no `javascript:`, nothing outside NEXT_PREFIXES.
+Client redirect URIs are checked elsewhere, by exact match against the client's registered list
+(clients.models.Client.redirect_uri_allowed).
 """
+
+# Where a sign-in may resume: the authorization request, the device page, the person's account.
+NEXT_PREFIXES = ("/oauth2/auth?", "/device", "/account/", "/console/", "/consent?")
 
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme

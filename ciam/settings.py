@@ -200,6 +200,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Sign-in throttling: this many failures for one e-mail within the window lock it for the
+# lockout; this many failures from one IP address within the window (any e-mails) slow it down.
+CIAM_LOGIN_MAX_FAILURES = env_int("CIAM_LOGIN_MAX_FAILURES", 5, minimum=1)
+CIAM_LOGIN_FAILURE_WINDOW = env_int("CIAM_LOGIN_FAILURE_WINDOW", 600, minimum=10)
+CIAM_LOGIN_LOCKOUT = env_int("CIAM_LOGIN_LOCKOUT", 900, minimum=10)
+CIAM_LOGIN_IP_MAX_FAILURES = env_int("CIAM_LOGIN_IP_MAX_FAILURES", 20, minimum=1)
+# Whether people may create their own accounts at /registration.
+CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
+
 # --- Sessions, cookies, security headers -----------------------------------------------------
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -271,6 +280,9 @@ CIAM_REFRESH_TOKEN_LIFESPAN = env_int("CIAM_REFRESH_TOKEN_LIFESPAN", 30 * 24 * 3
 CIAM_ID_TOKEN_LIFESPAN = env_int("CIAM_ID_TOKEN_LIFESPAN", 3600, minimum=60)
 # RFC 6749 §4.1.2 says short-lived, 10 minutes at most.
 CIAM_AUTHORIZATION_CODE_LIFESPAN = env_int("CIAM_AUTHORIZATION_CODE_LIFESPAN", 300, minimum=10, maximum=600)
+# Device authorization (RFC 8628): how long a user code may be entered, and the polling interval.
+CIAM_DEVICE_CODE_LIFESPAN = env_int("CIAM_DEVICE_CODE_LIFESPAN", 600, minimum=60, maximum=3600)
+CIAM_DEVICE_POLL_INTERVAL = env_int("CIAM_DEVICE_POLL_INTERVAL", 5, minimum=1, maximum=60)
 # Scopes a deployment adds to the built-in ones (openid profile email offline_access ...).
 CIAM_EXTRA_SCOPES = env_list("CIAM_SCOPES", [])
 CIAM_SIGNING_ALGORITHM = env_str("CIAM_SIGNING_ALGORITHM", "RS256")

@@ -116,10 +116,18 @@ def discard(request: HttpRequest, challenge: str) -> None:
 
 
 def issue_code(request: HttpRequest, *, scopes: list[str], credentials: dict) -> HttpResponse:
-    """Ask oauthlib to issue the code (it re-validates everything) and redirect to the client."""
+    """Ask oauthlib to issue the code (it re-validates everything) and redirect to the client.
+
+    The session's sign-in record travels with the code to the ID token (auth_time, amr, acr, sid).
+    """
+    from consent.authn import auth_context
+
     try:
         uri, _headers, _body, _status = oauthlib_core().create_authorization_response(
-            request, scopes=scopes, credentials=dict(credentials), allow=True
+            request,
+            scopes=scopes,
+            credentials={**credentials, "ciam_auth_context": auth_context(request)},
+            allow=True,
         )
     except FatalClientError as exc:
         from ciam.oauth.views import error_page

@@ -37,6 +37,8 @@ class GrantQuerySet(models.QuerySet):
 class Grant(AbstractGrant):
     redeemed_at = models.DateTimeField(null=True, blank=True)
     token_family = models.UUIDField(null=True, blank=True)
+    # How the person signed in (auth_time, amr, acr, sid): copied into the ID tokens.
+    auth_context = models.JSONField(default=dict, blank=True)
 
     objects = GrantQuerySet.as_manager()
 
@@ -64,6 +66,9 @@ class AccessToken(AbstractAccessToken):
 
 
 class RefreshToken(AbstractRefreshToken):
+    # The sign-in the family started from, so refreshed ID tokens keep auth_time, amr, acr, sid.
+    auth_context = models.JSONField(default=dict, blank=True)
+
     class Meta(AbstractRefreshToken.Meta):
         pass
 
@@ -93,8 +98,23 @@ class IDToken(AbstractIDToken):
 
 
 class DeviceGrant(AbstractDeviceGrant):
+    """An RFC 8628 device authorization. `device_code` and `user_code` hold SHA-256 digests only.
+
+    Status moves pending -> authorized | denied, then authorized -> redeemed when the device
+    collects its tokens (once); past `expires` it is expired whatever it was.
+    """
+
+    REDEEMED = "redeemed"
+
+    auth_context = models.JSONField(default=dict, blank=True)
+    # When the device last polled: polling faster than `interval` is answered with slow_down.
+    last_polled = models.DateTimeField(null=True, blank=True)
+
     class Meta(AbstractDeviceGrant.Meta):
-        pass
+        indexes = [models.Index(fields=["user_code"], name="oauth_devicegrant_ucode_idx")]
+
+    def __str__(self) -> str:
+        return f"DeviceGrant #{self.pk}"
 
 
 class SigningKey(models.Model):

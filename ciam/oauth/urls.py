@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ciam.oauth import views
+from ciam.oauth import device, views
 
 app_name = "oauth"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("oauth2/token", views.token, name="token"),
     path("oauth2/revoke", views.revoke, name="revoke"),
     path("oauth2/introspect", views.introspect_view, name="introspect"),
+    path("oauth2/device/auth", device.device_authorization, name="device-authorization"),
     path("oauth2/sessions/logout", views.logout_view, name="logout"),
     path("userinfo", views.userinfo, name="userinfo"),
     path("admin/oauth2/introspect", views.admin_introspect, name="admin-introspect"),

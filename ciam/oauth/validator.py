@@ -155,6 +155,23 @@ class CiamValidator(OAuth2Validator):
         code["code"] = new_authorization_code()
         self._create_authorization_code(request, code)
 
+    def _create_authorization_code(self, request, code, expires=None) -> Grant:
+        lifespan = timedelta(seconds=settings.CIAM_AUTHORIZATION_CODE_LIFESPAN)
+        return Grant.objects.create(
+            application=request.client,
+            user=request.user,
+            code=code["code"],
+            expires=expires or timezone.now() + lifespan,
+            redirect_uri=request.redirect_uri,
+            scope=" ".join(request.scopes),
+            code_challenge=request.code_challenge or "",
+            code_challenge_method=request.code_challenge_method or "",
+            nonce=request.nonce or "",
+            claims=json.dumps(request.claims or {}),
+            resource=[],
+            auth_context=getattr(request, "ciam_auth_context", None) or {},
+        )
+
     def _grant(self, code, request) -> Grant | None:
         cached = getattr(request, _CACHED_GRANT, None)
         if cached is not None and cached[0] == code:
@@ -183,6 +200,7 @@ class CiamValidator(OAuth2Validator):
             # A verifier for a code issued without a challenge: a PKCE downgrade attempt.
             return False
         request.ciam_token_family = family
+        request.ciam_auth_context = grant.auth_context
         request.scopes = grant.scope.split()
         request.user = grant.user
         if grant.nonce:
@@ -224,12 +242,20 @@ class CiamValidator(OAuth2Validator):
         # Resource indicators (RFC 8707) are not offered: audiences come from the client.
         request.resource = []
 
+    # --- Device codes (RFC 8628) ----------------------------------------------------------
+
+    def validate_device_code(self, client_id, code, request, *args, **kwargs):
+        from ciam.oauth.device import poll
+
+        return poll(request.client.client_id if request.client else client_id, code, request)
+
     # --- Refresh tokens -------------------------------------------------------------------
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         rt = request.refresh_token_instance
+        request.ciam_auth_context = rt.auth_context
         lifespan = client.refresh_token_lifespan
         return not (lifespan and rt.access_token.expires + timedelta(seconds=lifespan) <= timezone.now())
 
@@ -278,6 +304,7 @@ class CiamValidator(OAuth2Validator):
             access_token=access_token,
             token_family=family,
             resource=[],
+            auth_context=getattr(request, "ciam_auth_context", None) or {},
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
@@ -304,6 +331,13 @@ class CiamValidator(OAuth2Validator):
         lifespan = getattr(request.client, "id_token_lifespan", None) or settings.CIAM_ID_TOKEN_LIFESPAN
         expiration_time = timezone.now() + timedelta(seconds=lifespan)
         claims["exp"] = int(expiration_time.timestamp())
+        # How the person signed in (OIDC Core §2), recorded with the code or refresh token.
+        context = getattr(request, "ciam_auth_context", None) or {}
+        if context.get("auth_time"):
+            claims["auth_time"] = int(context["auth_time"])
+        for claim in ("amr", "acr", "sid"):
+            if context.get(claim):
+                claims[claim] = context[claim]
         return claims, expiration_time
 
     def finalize_id_token(self, id_token, token, token_handler, request) -> str:

@@ -3,6 +3,7 @@
 import hmac
 import json
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -29,6 +30,7 @@ GRANT_TYPES_SUPPORTED = [
     "authorization_code",
     "refresh_token",
     "client_credentials",
+    "urn:ietf:params:oauth:grant-type:device_code",
 ]
 CLAIMS_SUPPORTED = [
     "sub",
@@ -78,6 +80,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "revocation_endpoint": _url("oauth:revoke"),
         "introspection_endpoint": _url("oauth:introspect"),
         "end_session_endpoint": _url("oauth:logout"),
+        "device_authorization_endpoint": _url("oauth:device-authorization"),
         "scopes_supported": list(known_scopes()),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -118,14 +121,13 @@ def jwks_view(request: HttpRequest) -> JsonResponse:
 # --- Authorization endpoint ----------------------------------------------------------------------
 
 
-def _prompt(request: HttpRequest) -> set[str]:
-    params = request.GET if request.method == "GET" else request.POST
-    return set(params.get("prompt", "").split())
+def _params(request: HttpRequest):
+    return request.GET if request.method == "GET" else request.POST
 
 
-def _without_prompt_login(request: HttpRequest) -> str:
-    """The authorize URL to resume after a forced login, minus `prompt=login` (no loop)."""
-    params = (request.GET if request.method == "GET" else request.POST).copy()
+def _resume_url(request: HttpRequest) -> str:
+    """The authorize URL to resume after a forced sign-in, minus `prompt=login` (no loop)."""
+    params = _params(request).copy()
     remaining = " ".join(p for p in params.get("prompt", "").split() if p != "login")
     if remaining:
         params["prompt"] = remaining
@@ -134,11 +136,49 @@ def _without_prompt_login(request: HttpRequest) -> str:
     return f"{reverse('oauth:authorize')}?{params.urlencode()}"
 
 
+def _to_login(request: HttpRequest, *, fresh: bool, login_hint: str = "") -> HttpResponse:
+    """Send the person to sign in, then back here. `fresh` ends the current session first, so that
+    a forced re-authentication cannot be skipped by editing the URL."""
+    if fresh:
+        logout(request)
+    query = {"next": _resume_url(request) if fresh else request.get_full_path()}
+    if login_hint:
+        query["login_hint"] = login_hint
+    return redirect(f"{reverse('consent:login')}?{urlencode(query)}")
+
+
+def _hint_subject(id_token_hint: str) -> str | None:
+    """The `sub` of an ID token we issued (expired is fine, OIDC Core §3.1.2.1), else None."""
+    from jwcrypto import jwt as jose_jwt
+    from jwcrypto.common import JWException
+
+    validator = flows.oauthlib_core().server.request_validator
+    key = validator._get_key_for_token(id_token_hint)
+    if key is None:
+        return None
+    try:
+        claims = json.loads(jose_jwt.JWT(key=key, jwt=id_token_hint, check_claims={}).claims)
+    except (JWException, ValueError, TypeError):
+        return None
+    if claims.get("iss") != settings.CIAM_ISSUER or not isinstance(claims.get("sub"), str):
+        return None
+    return claims["sub"]
+
+
 @csrf_exempt  # a POSTed authorization request (OIDC Core §3.1.2.1) is equivalent to the GET
 @never_cache
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
-    """GET/POST /oauth2/auth: validate, identify the person, consent, redirect with a code."""
+    """GET/POST /oauth2/auth: validate, identify the person, consent, redirect with a code.
+
+    OIDC Core §3.1.2.1: `prompt=login` and an exceeded `max_age` force a new sign-in;
+    `prompt=consent` forces the consent page; `prompt=none` never shows a page and answers
+    login_required, consent_required or interaction_required instead. `login_hint` prefills the
+    sign-in; `id_token_hint` must name the signed-in person.
+    """
+    from consent.authn import auth_context
+    from consent.selectors import consent_for
+
     core = flows.oauthlib_core()
     try:
         scopes, credentials = core.validate_authorization_request(request)
@@ -151,36 +191,61 @@ def authorize(request: HttpRequest) -> HttpResponse:
         return flows.error_redirect(err.redirect_uri, err.error, err.description or "", err.state)
 
     oauth_request = credentials.pop("request", None)
-    client = getattr(oauth_request, "client", None)
-    prompt = _prompt(request)
-    state = credentials.get("state")
+    client = oauth_request.client
+    params = _params(request)
+    prompt = set(params.get("prompt", "").split())
+    redirect_uri, state = credentials["redirect_uri"], credentials.get("state")
+    silent = "none" in prompt
 
-    if "none" in prompt and len(prompt) > 1:
-        return flows.error_redirect(
-            credentials["redirect_uri"], "invalid_request", "prompt=none cannot be combined.", state
-        )
-    if "login" in prompt and request.user.is_authenticated:
-        logout(request)
-        return redirect(f"{reverse('consent:login')}?{_next(_without_prompt_login(request))}")
+    def refuse(error: str, description: str) -> HttpResponse:
+        return flows.error_redirect(redirect_uri, error, description, state)
+
+    if silent and len(prompt) > 1:
+        return refuse("invalid_request", "prompt=none cannot be combined with other prompt values.")
+    unknown_prompt = prompt - {"none", "login", "consent", "select_account"}
+    if unknown_prompt:
+        return refuse("invalid_request", f"Unsupported prompt value: {' '.join(sorted(unknown_prompt))}.")
+    max_age = None
+    if params.get("max_age") not in (None, ""):
+        try:
+            max_age = int(params["max_age"])
+        except ValueError:
+            max_age = -1
+        if max_age < 0:
+            return refuse("invalid_request", "max_age must be a non-negative number of seconds.")
+    login_hint = params.get("login_hint", "")[:254]
+    hint_sub = None
+    if params.get("id_token_hint"):
+        hint_sub = _hint_subject(params["id_token_hint"])
+        if hint_sub is None:
+            return refuse("invalid_request", "id_token_hint is not an ID token issued by this server.")
+
+    # 1. Who is signing in, and is that sign-in recent and the right person's?
     if not request.user.is_authenticated:
-        if "none" in prompt:
-            return flows.error_redirect(
-                credentials["redirect_uri"], "login_required", "The user is not signed in.", state
-            )
-        return redirect(f"{reverse('consent:login')}?{_next(request.get_full_path())}")
+        if silent:
+            return refuse("login_required", "The user is not signed in.")
+        return _to_login(request, fresh=False, login_hint=login_hint)
+    context = auth_context(request)
+    too_old = max_age is not None and time.time() - context["auth_time"] > max_age
+    wrong_person = hint_sub is not None and hint_sub != str(request.user.pk)
+    if silent and (too_old or wrong_person):
+        return refuse("login_required", "The user must sign in again.")
+    if silent and login_hint and login_hint.lower() != request.user.email:
+        return refuse("interaction_required", "Another account is signed in; the user must choose.")
+    if "login" in prompt or too_old or wrong_person or "select_account" in prompt:
+        return _to_login(request, fresh=True, login_hint=login_hint)
 
-    if client.skip_consent and "consent" not in prompt:
-        return flows.issue_code(request, scopes=scopes, credentials=credentials)
-    if "none" in prompt:
-        return flows.error_redirect(
-            credentials["redirect_uri"], "consent_required", "The user has not consented.", state
-        )
+    # 2. Has the person allowed this client these scopes?
+    if "consent" not in prompt:
+        if client.skip_consent:
+            return flows.issue_code(request, scopes=scopes, credentials=credentials)
+        consent = consent_for(user=request.user, client=client)
+        if consent is not None and consent.covers(scopes):
+            return flows.issue_code(request, scopes=scopes, credentials=credentials)
+    if silent:
+        return refuse("consent_required", "The user has not consented to this request.")
     challenge = flows.park(request, scopes=scopes, credentials=credentials)
     return redirect(f"{reverse('consent:consent')}?consent_challenge={challenge}")
-
-
-def _next(path: str) -> str:
-    return urlencode({"next": path})
 
 
 # --- Token, revocation, introspection, userinfo ---------------------------------------------------

@@ -1,0 +1,137 @@
+"""/device: a signed-in person types the code a device shows, then allows or denies it."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from ciam.audit.models import AuditEvent
+from ciam.audit.services import audit_record
+from ciam.oauth.device import device_decide, pending_grant_for_user_code
+from ciam.oauth.models import DeviceGrant
+from clients.models import Client
+from consent.authn import auth_context
+from consent.forms import ConsentForm, UserCodeForm
+from consent.services import consent_deny_record, consent_grant
+
+_SESSION_KEY = "ciam_device"
+# Wrong codes a person may type within the window before being slowed down (user codes are short).
+MAX_WRONG_CODES = 10
+WRONG_CODE_WINDOW = timedelta(minutes=10)
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _too_many_wrong_codes(request: HttpRequest) -> bool:
+    since = timezone.now() - WRONG_CODE_WINDOW
+    return AuditEvent.objects.filter(
+        event="device.code_invalid", actor=request.user, at__gt=since
+    ).count() >= (MAX_WRONG_CODES)
+
+
+def _consent_page(request, grant: DeviceGrant, client: Client, form, *, status: int = 200) -> HttpResponse:
+    from consent.views import _scope_rows
+
+    requested = grant.scope.split()
+    ticked = set(request.POST.getlist("grant_scope")) if "allow" in request.POST else set(requested)
+    rows = [{**row, "checked": row["fixed"] or row["name"] in ticked} for row in _scope_rows(requested)]
+    return render(
+        request,
+        "consent/consent.html",
+        {
+            "form": form,
+            "client": client,
+            "scope_rows": rows,
+            "device": True,
+            "action": reverse("consent:device"),
+            "challenge_field": "device_challenge",
+            "challenge": form.initial.get("consent_challenge") or request.POST.get("device_challenge"),
+        },
+        status=status,
+    )
+
+
+@login_required
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def device_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("device_challenge"):
+        return _decide(request)
+    form = UserCodeForm(request.POST or None, initial={"user_code": request.GET.get("user_code", "")})
+    if request.method == "GET" or not form.is_valid():
+        return render(
+            request, "consent/device.html", {"form": form}, status=200 if request.method == "GET" else 400
+        )
+    if _too_many_wrong_codes(request):
+        form.add_error("user_code", "Too many wrong codes. Wait a few minutes, then try again.")
+        response = render(request, "consent/device.html", {"form": form}, status=429)
+        response["Retry-After"] = str(int(WRONG_CODE_WINDOW.total_seconds()))
+        return response
+    grant = pending_grant_for_user_code(form.cleaned_data["user_code"])
+    client = Client.objects.filter(client_id=grant.client_id, is_active=True).first() if grant else None
+    if grant is None or client is None:
+        audit_record(event="device.code_invalid", actor=request.user, ip_address=_ip(request))
+        form.add_error("user_code", "That code is not valid or has expired. Check the code on your device.")
+        return render(request, "consent/device.html", {"form": form}, status=400)
+    challenge = secrets.token_urlsafe(24)
+    request.session[_SESSION_KEY] = {"challenge": challenge, "grant": grant.pk}
+    consent_form = ConsentForm(
+        requested_scopes=grant.scope.split(), initial={"consent_challenge": challenge, "remember": True}
+    )
+    return _consent_page(request, grant, client, consent_form)
+
+
+def _decide(request: HttpRequest) -> HttpResponse:
+    parked = request.session.get(_SESSION_KEY) or {}
+    grant = None
+    if parked.get("challenge") and secrets.compare_digest(
+        parked["challenge"], request.POST["device_challenge"]
+    ):
+        grant = DeviceGrant.objects.filter(
+            pk=parked["grant"], status=DeviceGrant.AUTHORIZATION_PENDING, expires__gt=timezone.now()
+        ).first()
+    client = Client.objects.filter(client_id=grant.client_id, is_active=True).first() if grant else None
+    if grant is None or client is None:
+        request.session.pop(_SESSION_KEY, None)
+        form = UserCodeForm()
+        form.add_error(None, "This code has expired or was already used. Start again on your device.")
+        return render(request, "consent/device.html", {"form": form}, status=400)
+    data = request.POST.copy()
+    data["consent_challenge"] = data["device_challenge"]
+    form = ConsentForm(data, requested_scopes=grant.scope.split())
+    if "deny" in request.POST:
+        device_decide(grant=grant, user=request.user, allow=False, scopes=[], auth_context={})
+        consent_deny_record(user=request.user, client=client, ip_address=_ip(request))
+        request.session.pop(_SESSION_KEY, None)
+        return render(request, "consent/device_done.html", {"client": client, "allowed": False})
+    if not form.is_valid():
+        form.initial["consent_challenge"] = request.POST["device_challenge"]
+        return _consent_page(request, grant, client, form, status=400)
+    granted = form.granted_scopes()
+    if device_decide(
+        grant=grant, user=request.user, allow=True, scopes=granted, auth_context=auth_context(request)
+    ):
+        consent_grant(
+            user=request.user,
+            client=client,
+            scopes=granted,
+            remember=form.cleaned_data["remember"],
+            ip_address=_ip(request),
+        )
+    request.session.pop(_SESSION_KEY, None)
+    return render(
+        request,
+        "consent/device_done.html",
+        {"client": client, "allowed": True, "lifespan": settings.CIAM_DEVICE_CODE_LIFESPAN},
+    )
