@@ -6,11 +6,11 @@ Client redirect URIs are checked elsewhere, by exact match against the client's 
 (clients.models.Client.redirect_uri_allowed).
 """
 
-# Where a sign-in may resume: the authorization request, the device page, the person's account.
-NEXT_PREFIXES = ("/oauth2/auth?", "/device", "/account/", "/console/", "/consent?")
-
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+
+# Where a sign-in may resume: the authorization request, the device page, the person's account.
+NEXT_PREFIXES = ("/oauth2/auth?", "/device", "/account/", "/console/", "/consent?")
 
 
 def safe_next(candidate: str | None, request: HttpRequest, default: str = "/") -> str:
