@@ -24,4 +24,6 @@ def safe_next(candidate: str | None, request: HttpRequest, default: str = "/") -
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return default
+    if candidate != "/" and not candidate.startswith(NEXT_PREFIXES):
+        return default
     return candidate

@@ -104,9 +104,15 @@ def _decide(request: HttpRequest) -> HttpResponse:
     client = Client.objects.filter(client_id=grant.client_id, is_active=True).first() if grant else None
     if grant is None or client is None:
         request.session.pop(_SESSION_KEY, None)
-        form = UserCodeForm()
-        form.add_error(None, "This code has expired or was already used. Start again on your device.")
-        return render(request, "consent/device.html", {"form": form}, status=400)
+        return render(
+            request,
+            "consent/device.html",
+            {
+                "form": UserCodeForm(),
+                "page_error": "This code has expired or was already used. Start again on your device.",
+            },
+            status=400,
+        )
     data = request.POST.copy()
     data["consent_challenge"] = data["device_challenge"]
     form = ConsentForm(data, requested_scopes=grant.scope.split())
