@@ -18,6 +18,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views.oidc import RPInitiatedLogoutView
 from oauthlib.common import Request as OAuthlibRequest
 
+from ciam.audit.services import audit_record
 from ciam.oauth import flows
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import jwks
@@ -389,9 +390,37 @@ def _valid_without_openid(request: HttpRequest) -> bool:
 
 
 class LogoutView(RPInitiatedLogoutView):
-    """GET/POST /oauth2/sessions/logout: OpenID Connect RP-Initiated Logout 1.0."""
+    """GET/POST /oauth2/sessions/logout: OpenID Connect RP-Initiated Logout 1.0.
+
+    A valid `id_token_hint` signs out without asking; without one the person confirms. The
+    `post_logout_redirect_uri` must be registered for the client, exactly.
+    """
 
     template_name = "consent/logout_confirm.html"
+
+    def validate_post_logout_redirect_uri(self, application, post_logout_redirect_uri):
+        # The toolkit refuses http for public clients; registration already allows http only on
+        # loopback (native apps, RFC 8252 §7.3), so an exact match to the registered list is the rule.
+        from oauth2_provider.exceptions import InvalidOIDCClientError, InvalidOIDCRedirectURIError
+
+        if not post_logout_redirect_uri:
+            return
+        if not application:
+            raise InvalidOIDCClientError()
+        if not application.post_logout_redirect_uri_allowed(post_logout_redirect_uri):
+            raise InvalidOIDCRedirectURIError("This address is not registered for this application.")
+
+    def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None):
+        user = token_user or self.request.user
+        if getattr(user, "is_authenticated", False):
+            audit_record(
+                event="logout",
+                actor=user,
+                subject=user.email,
+                client_id=application.client_id if application else "",
+                ip_address=self.request.META.get("REMOTE_ADDR"),
+            )
+        return super().do_logout(application, post_logout_redirect_uri, state, token_user)
 
 
 logout_view = never_cache(LogoutView.as_view())

@@ -1,0 +1,197 @@
+"""The end user's side of every flow, in real Chromium: register, consent, remembered consent,
+deny, logout with redirect, the device flow, revoking an app."""
+
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+
+from ciam.accounts.models import User
+from ciam.oauth.models import AccessToken
+from clients.services import client_create
+from tests.browser.conftest import PHONE, shot
+from tests.conftest import PASSWORD, query_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def app(callback):
+    return client_create(
+        client_name="Acme Notes",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code", "refresh_token"],
+        scope="openid profile email",
+        redirect_uris=[callback.url],
+        post_logout_redirect_uris=[f"{callback.base}/signed-out"],
+        client_uri="https://acme.example",
+        policy_uri="https://acme.example/privacy",
+    ).client
+
+
+def oauth_session(client):
+    return OAuth2Session(
+        client.client_id,
+        redirect_uri=client.redirect_uri_list[0],
+        scope="openid profile email",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    )
+
+
+def sign_in(page, email="dana@example.com", password=PASSWORD):
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button:has-text('Sign in')")
+
+
+def test_register_consent_with_an_optional_scope_unticked_and_get_only_those_claims(
+    live_issuer, new_page, callback, app
+):
+    page = new_page(javascript=False)  # the pages must work without JavaScript
+    session = oauth_session(app)
+    verifier = generate_token(64)
+    url, state = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
+
+    page.goto(url)
+    assert page.locator("h1").inner_text() == "Sign in"
+    assert "Acme Notes" in page.content()
+    shot(page, "login")
+    page.click("text=Create an account")
+    page.fill("input[name=email]", "dana@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password_confirm]", PASSWORD)
+    shot(page, "registration")
+    page.click("button:has-text('Create account')")
+
+    assert "wants to access your account" in page.locator("h1").inner_text()
+    shot(page, "consent")
+    page.uncheck("input[name=grant_scope][value=profile]")
+    page.click("button:has-text('Allow access')")
+
+    assert len(callback.urls) == 1
+    returned = callback.urls[0]
+    assert query_of(returned)["state"] == state
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=returned, code_verifier=verifier
+    )
+    assert set(token["scope"].split()) == {"openid", "email"}
+    userinfo = session.get(f"{live_issuer}/userinfo").json()
+    assert userinfo["email"] == "dana@example.com"
+    assert "name" not in userinfo and "given_name" not in userinfo
+    assert User.objects.filter(email="dana@example.com").exists()
+
+
+def test_a_remembered_consent_skips_the_page_and_deny_returns_access_denied(
+    live_issuer, new_page, callback, app
+):
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    page = new_page()
+    session = oauth_session(app)
+    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=generate_token(64))
+    page.goto(url)
+    sign_in(page)
+    page.check("input[name=remember]")
+    page.click("button:has-text('Allow access')")
+    assert "code" in query_of(callback.urls[-1])
+
+    # Same scopes again: straight back to the client, no page.
+    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=generate_token(64))
+    page.goto(url)
+    assert len(callback.urls) == 2 and "code" in query_of(callback.urls[-1])
+
+    # Forced consent, denied: the client hears access_denied with its state.
+    url, state = session.create_authorization_url(
+        f"{live_issuer}/oauth2/auth", code_verifier=generate_token(64), prompt="consent"
+    )
+    page.goto(url)
+    page.click("button:has-text('Deny')")
+    params = query_of(callback.urls[-1])
+    assert params["error"] == "access_denied" and params["state"] == state
+
+
+def test_rp_initiated_logout_returns_to_the_client(live_issuer, new_page, callback, app):
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    page = new_page()
+    session = oauth_session(app)
+    verifier = generate_token(64)
+    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
+    page.goto(url)
+    sign_in(page)
+    page.click("button:has-text('Allow access')")
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
+    )
+
+    page.goto(
+        f"{live_issuer}/oauth2/sessions/logout?id_token_hint={token['id_token']}"
+        f"&post_logout_redirect_uri={callback.base}/signed-out&state=bye"
+    )
+    assert callback.urls[-1].startswith(f"{callback.base}/signed-out"), page.inner_text("main")
+    assert query_of(callback.urls[-1])["state"] == "bye"
+    # Signed out: the account page asks to sign in again.
+    page.goto(f"{live_issuer}/account/apps")
+    assert page.locator("h1").inner_text() == "Sign in"
+
+
+def test_the_device_flow_in_the_browser(live_issuer, new_page):
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    tv = client_create(
+        client_name="Living-room TV",
+        token_endpoint_auth_method="none",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        scope="openid email",
+    ).client
+    start = requests.post(
+        f"{live_issuer}/oauth2/device/auth",
+        data={"client_id": tv.client_id, "scope": "openid email"},
+        timeout=10,
+    ).json()
+    page = new_page(viewport=PHONE)
+    page.goto(start["verification_uri"])
+    sign_in(page)
+    assert page.locator("h1").inner_text() == "Connect a device"
+    page.fill("input[name=user_code]", start["user_code"])
+    shot(page, "device")
+    page.click("button:has-text('Continue')")
+    assert "Living-room TV" in page.locator("h1").inner_text()
+    page.click("button:has-text('Allow access')")
+    assert page.locator("h1").inner_text() == "You're all set"
+    shot(page, "device-done")
+
+    tokens = requests.post(
+        f"{live_issuer}/oauth2/token",
+        timeout=10,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": start["device_code"],
+            "client_id": tv.client_id,
+        },
+    ).json()
+    assert tokens["access_token"].startswith("ciam_at_")
+
+
+def test_revoking_an_app_from_the_account_page(live_issuer, new_page, callback, app):
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    page = new_page()
+    session = oauth_session(app)
+    verifier = generate_token(64)
+    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
+    page.goto(url)
+    sign_in(page)
+    page.click("button:has-text('Allow access')")
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
+    )
+
+    page.goto(f"{live_issuer}/account/apps")
+    assert "Acme Notes" in page.locator(".app-card h2").inner_text()
+    shot(page, "account-apps")
+    page.click("button:has-text('Remove access')")
+    assert "Access removed" in page.content()
+    assert page.locator(".app-card").count() == 0
+    assert not AccessToken.objects.exists()
+    after = requests.get(
+        f"{live_issuer}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
+    )
+    assert after.status_code == 401
