@@ -326,10 +326,13 @@ class CiamValidator(OAuth2Validator):
             "updated_at": int(user.updated_at.timestamp()),
         }
 
+    @staticmethod
+    def _id_token_lifespan(request) -> int:
+        return getattr(request.client, "id_token_lifespan", None) or settings.CIAM_ID_TOKEN_LIFESPAN
+
     def get_id_token_dictionary(self, token, token_handler, request):
         claims, _ = super().get_id_token_dictionary(token, token_handler, request)
-        lifespan = getattr(request.client, "id_token_lifespan", None) or settings.CIAM_ID_TOKEN_LIFESPAN
-        expiration_time = timezone.now() + timedelta(seconds=lifespan)
+        expiration_time = timezone.now() + timedelta(seconds=self._id_token_lifespan(request))
         claims["exp"] = int(expiration_time.timestamp())
         # How the person signed in (OIDC Core §2), recorded with the code or refresh token.
         context = getattr(request, "ciam_auth_context", None) or {}
@@ -343,6 +346,9 @@ class CiamValidator(OAuth2Validator):
     def finalize_id_token(self, id_token, token, token_handler, request) -> str:
         claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
         id_token.update(**claims)
+        if isinstance(id_token.get("iat"), int):
+            # exp from the same instant as iat: the lifetime is exact, whatever the clock did.
+            id_token["exp"] = id_token["iat"] + self._id_token_lifespan(request)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
         key = current_signing_key()

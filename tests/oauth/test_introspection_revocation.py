@@ -57,7 +57,7 @@ def test_a_resource_server_introspects_any_live_token_with_hydras_fields(
     assert body["token_type"] == "Bearer"
     assert body["token_use"] == "access_token"
     assert body["aud"] == [m2m_client.client.client_id]
-    assert body["exp"] - body["iat"] == 3600
+    assert 3599 <= body["exp"] - body["iat"] <= 3600  # stored at different instants of one request
     assert response["Cache-Control"] == "no-store"
 
 
