@@ -45,8 +45,10 @@ run: install
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: install what the tests need and run the whole suite (SQLite, or DATABASE_URL)
+# Connections are not kept between requests in tests, so live-server threads release the test
+# database and pytest-django can drop it.
 test: install system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
