@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "clients",
     "ciam.oauth",
     "consent",
+    "ciam.console",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from ciam.audit.services import audit_record
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
@@ -36,7 +37,7 @@ MAX_URI_LENGTH = 2048
 MAX_URIS = 100
 MIN_LIFESPAN, MAX_LIFESPAN = 60, 10 * 365 * 24 * 3600
 
-_CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._~:@/+\-]{1,255}")
+_CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._~:@+\-]{1,255}")
 _SCOPE_TOKEN_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")  # RFC 6749 §3.3 scope-token
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "about", "blob"}
@@ -368,7 +369,7 @@ def validate_client_fields(data: dict[str, Any]) -> dict[str, Any]:
 def _check_client_id(client_id: Any) -> str:
     if not isinstance(client_id, str) or not _CLIENT_ID_RE.fullmatch(client_id):
         raise ValidationError(
-            {"client_id": ["Must be 1 to 255 characters from letters, digits and . _ ~ : @ / + -"]}
+            {"client_id": ["Must be 1 to 255 characters from letters, digits and . _ ~ : @ + -"]}
         )
     if Client.objects.filter(client_id=client_id).exists():
         raise ValidationError({"client_id": [f"A client with the ID '{client_id}' already exists."]})
@@ -566,6 +567,21 @@ def client_secret_rotate(*, client: Client, actor: Any = None, actor_label: str 
         event="client.secret_rotated", actor=actor, actor_label=actor_label, client_id=locked.client_id
     )
     return ClientWithSecret(client=locked, client_secret=plain)
+
+
+@transaction.atomic
+def client_set_active(*, client: Client, active: bool, actor: Any = None, actor_label: str = "") -> Client:
+    """Enable or disable a client. A disabled client gets no token and its tokens introspect as
+    inactive; they come back to life if it is enabled again before they expire."""
+    Client.objects.filter(pk=client.pk).update(is_active=active, revision=F("revision") + 1)
+    client.refresh_from_db()
+    audit_record(
+        event="client.enabled" if active else "client.disabled",
+        actor=actor,
+        actor_label=actor_label,
+        client_id=client.client_id,
+    )
+    return client
 
 
 @transaction.atomic

@@ -150,3 +150,18 @@ class SigningKey(models.Model):
         if self.publish_until and self.publish_until > timezone.now():
             return "retired (published)"
         return "expired"
+
+
+class TokenIssuance(models.Model):
+    """Access tokens issued per hour (for the dashboard), in a few shards per hour so that
+    concurrent token requests do not queue on one row."""
+
+    hour = models.DateTimeField()
+    shard = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "shard"], name="token_issuance_hour_shard")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 #{self.shard}: {self.count}"

@@ -30,6 +30,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from ciam.oauth.keys import current_signing_key, verification_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
+from ciam.oauth.stats import record_issuance
 from ciam.oauth.tokens import new_authorization_code
 
 _CACHED_GRANT = "_ciam_grant"
@@ -274,7 +275,9 @@ class CiamValidator(OAuth2Validator):
                     description="The refresh token has already been used.", request=request
                 )
             request.ciam_token_family = previous.token_family
-        return super()._save_bearer_token(token, request, *args, **kwargs)
+        saved = super()._save_bearer_token(token, request, *args, **kwargs)
+        record_issuance()
+        return saved
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         id_token = getattr(request, "id_token", None) if token.get("id_token") else None

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from ciam.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("tokens", views.tokens, name="tokens"),
+    path("keys", views.keys, name="keys"),
+    path("api-tokens", views.admin_tokens, name="admin-tokens"),
+    path("api-tokens/<int:token_id>/revoke", views.admin_token_revoke_view, name="admin-token-revoke"),
+    path("audit", views.audit, name="audit"),
+    path("settings", views.settings_view, name="settings"),
+]

@@ -1,0 +1,219 @@
+"""Console pages: dashboard, tokens, signing keys, admin API tokens, audit log, settings."""
+
+import json
+from datetime import datetime, time
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ciam.audit.models import AuditEvent
+from ciam.console import selectors
+from ciam.console.access import staff_required
+from ciam.console.flash import flash_secret, pop_secret
+from ciam.console.models import AdminToken
+from ciam.console.services import (
+    admin_token_create,
+    admin_token_revoke,
+    signing_key_rotate,
+    token_revoke_by_value,
+)
+from ciam.oauth.introspection import introspect
+from ciam.oauth.keys import current_signing_key
+from ciam.oauth.models import SigningKey
+
+
+@staff_required
+@require_http_methods(["GET"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    hours, series = selectors.hourly_series()
+    return render(
+        request,
+        "console/dashboard.html",
+        {
+            "section": "dashboard",
+            "counts": selectors.dashboard_counts(),
+            "chart": mark_safe(
+                selectors.hourly_chart_svg(hours, series)
+            ),  # built from numbers and escaped text
+            "totals": {selectors.LABELS[k]: sum(v) for k, v in series.items()},
+            "legend": [(k, selectors.LABELS[k]) for k in series],
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """Paste a token: see what introspection says about it; revoke it."""
+    context = {"section": "tokens"}
+    if request.method == "POST":
+        value = (request.POST.get("token") or "").strip()
+        if not value:
+            context["error"] = "Paste an access or refresh token."
+        elif request.POST.get("action") == "revoke":
+            if token_revoke_by_value(actor=request.user, token=value):
+                messages.success(request, "Token revoked.")
+            else:
+                messages.error(request, "No live token has this value; nothing was revoked.")
+            return redirect("console:tokens")
+        else:
+            answer = introspect(value, caller=None)
+            context.update(result=answer, result_json=json.dumps(answer, indent=2), token=value)
+            if answer["active"] and answer["sub"] != answer["client_id"]:
+                from ciam.accounts.models import User
+
+                context["subject_user"] = User.objects.filter(pk=answer["sub"]).first()
+    return render(request, "console/tokens.html", context, status=400 if context.get("error") else 200)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def keys(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        algorithm = request.POST.get("algorithm") or None
+        if algorithm not in (None, *SigningKey.Algorithm.values):
+            messages.error(request, "Unknown algorithm.")
+        else:
+            key = signing_key_rotate(actor=request.user, algorithm=algorithm)
+            messages.success(request, f"New {key.algorithm} signing key {key.kid[:12]}… is now signing.")
+        return redirect("console:keys")
+    current_signing_key()  # a deployment always has one to show
+    return render(
+        request,
+        "console/keys.html",
+        {
+            "section": "keys",
+            "keys": SigningKey.objects.order_by("-created_at")[:50],
+            "algorithms": SigningKey.Algorithm.choices,
+            "default_algorithm": settings.CIAM_SIGNING_ALGORITHM,
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def admin_tokens(request: HttpRequest) -> HttpResponse:
+    error = None
+    if request.method == "POST":
+        try:
+            record, token = admin_token_create(actor=request.user, name=request.POST.get("name", ""))
+        except ValidationError as exc:
+            error = " ".join(exc.message_dict.get("name", exc.messages))
+        else:
+            flash_secret(request, f"admin_token:{record.pk}", token)
+            messages.success(request, f"API token “{record.name}” created.")
+            return redirect(f"{request.path}?created={record.pk}")
+    created = None
+    if request.GET.get("created", "").isdigit():
+        secret = pop_secret(request, f"admin_token:{request.GET['created']}")
+        if secret:
+            created = {
+                "token": secret,
+                "record": AdminToken.objects.filter(pk=request.GET["created"]).first(),
+            }
+    return render(
+        request,
+        "console/admin_tokens.html",
+        {
+            "section": "admin-tokens",
+            "tokens": AdminToken.objects.select_related("created_by")[:200],
+            "created": created,
+            "error": error,
+            "name": request.POST.get("name", ""),
+        },
+        status=400 if error else 200,
+    )
+
+
+@staff_required
+@require_POST
+def admin_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    record = get_object_or_404(AdminToken, pk=token_id)
+    admin_token_revoke(actor=request.user, token=record)
+    messages.success(request, f"API token “{record.name}” revoked.")
+    return redirect("console:admin-tokens")
+
+
+def _date(value: str, *, end: bool = False):
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except (TypeError, ValueError):
+        return None
+    return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
+
+
+@staff_required
+@require_http_methods(["GET"])
+def audit(request: HttpRequest) -> HttpResponse:
+    events = AuditEvent.objects.all()
+    filters = {
+        k: request.GET.get(k, "").strip()[:254] for k in ("event", "actor", "client", "since", "until")
+    }
+    if filters["event"]:
+        events = events.filter(event=filters["event"])
+    if filters["actor"]:
+        events = events.filter(actor_label__icontains=filters["actor"])
+    if filters["client"]:
+        events = events.filter(client_id=filters["client"])
+    since, until = _date(filters["since"]), _date(filters["until"], end=True)
+    bad_dates = bool(filters["since"] and since is None) or bool(filters["until"] and until is None)
+    if since:
+        events = events.filter(at__gte=since)
+    if until:
+        events = events.filter(at__lte=until)
+    page = Paginator(events.order_by("-at", "-id"), 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "console/audit.html",
+        {
+            "section": "audit",
+            "page": page,
+            "filters": filters,
+            "bad_dates": bad_dates,
+            "query": params.urlencode(),
+            "event_names": AuditEvent.objects.order_by("event").values_list("event", flat=True).distinct(),
+        },
+        status=400 if bad_dates else 200,
+    )
+
+
+@staff_required
+@require_http_methods(["GET"])
+def settings_view(request: HttpRequest) -> HttpResponse:
+    database = settings.DATABASES["default"]
+    rows = [
+        ("Issuer", settings.CIAM_ISSUER),
+        ("Debug mode", "on" if settings.DEBUG else "off"),
+        ("Database", f"{database['ENGINE'].rsplit('.', 1)[-1]} · {database.get('HOST') or 'local file'}"),
+        ("Access token lifespan", f"{settings.CIAM_ACCESS_TOKEN_LIFESPAN} s"),
+        ("Refresh token idle lifespan", f"{settings.CIAM_REFRESH_TOKEN_LIFESPAN} s"),
+        ("ID token lifespan", f"{settings.CIAM_ID_TOKEN_LIFESPAN} s"),
+        ("Authorization code lifespan", f"{settings.CIAM_AUTHORIZATION_CODE_LIFESPAN} s"),
+        ("Session lifespan (remember me)", f"{settings.SESSION_COOKIE_AGE} s"),
+        ("PKCE", "required for public clients and for clients marked so; S256 only; verifier 43–128"),
+        ("Refresh tokens", "rotated on use; reuse revokes the family"),
+        ("Signing algorithm for new keys", settings.CIAM_SIGNING_ALGORITHM),
+        (
+            "Sign-in lockout",
+            f"{settings.CIAM_LOGIN_MAX_FAILURES} failures in {settings.CIAM_LOGIN_FAILURE_WINDOW} s "
+            f"lock for {settings.CIAM_LOGIN_LOCKOUT} s; {settings.CIAM_LOGIN_IP_MAX_FAILURES} per IP",
+        ),
+        ("Self-registration", "on" if settings.CIAM_REGISTRATION_ENABLED else "off"),
+        (
+            "Device code lifespan / poll interval",
+            f"{settings.CIAM_DEVICE_CODE_LIFESPAN} s / {settings.CIAM_DEVICE_POLL_INTERVAL} s",
+        ),
+        ("Extra scopes", " ".join(settings.CIAM_EXTRA_SCOPES) or "—"),
+        ("Secure cookies", "on" if settings.SESSION_COOKIE_SECURE else "off"),
+        ("HSTS", f"{settings.SECURE_HSTS_SECONDS} s"),
+    ]
+    return render(request, "console/settings.html", {"section": "settings", "rows": rows})

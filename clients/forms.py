@@ -1,0 +1,223 @@
+"""The console's client form. It only shapes input: the rules are clients.services', whose field
+errors are put back on the matching inputs (same names as the API, Hydra's)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ciam.oauth.scopes import known_scopes
+from clients.models import AccessTokenStrategy, Client, GrantType, ResponseType
+
+
+def _lines(value: str) -> list[str]:
+    return [item for item in (value or "").replace(",", " ").split() if item]
+
+
+class MultiValueInput(forms.Widget):
+    """Several inputs of one name (redirect URI rows): rendered by the template, read as a list."""
+
+    def value_from_datadict(self, data, files, name):
+        return [v for v in data.getlist(name) if v.strip()] if hasattr(data, "getlist") else []
+
+
+class ListField(forms.Field):
+    widget = MultiValueInput
+
+    def to_python(self, value):
+        return [v.strip() for v in (value or []) if v and v.strip()]
+
+
+class ClientForm(forms.Form):
+    client_name = forms.CharField(label="Name", max_length=255)
+    client_type = forms.ChoiceField(
+        label="Client type",
+        choices=[("public", "Public"), ("confidential", "Confidential")],
+        widget=forms.RadioSelect,
+        initial="confidential",
+    )
+    redirect_uris = ListField(label="Redirect URIs", required=False)
+    grant_types = forms.MultipleChoiceField(
+        label="Allowed grant types",
+        choices=GrantType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=[GrantType.AUTHORIZATION_CODE],
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Allowed scopes", widget=forms.CheckboxSelectMultiple, required=False, initial=["openid"]
+    )
+    extra_scopes = forms.CharField(
+        label="Other scopes",
+        required=False,
+        max_length=2000,
+        help_text="Space-separated; must be known to this deployment (CIAM_SCOPES).",
+    )
+    response_types = forms.MultipleChoiceField(
+        label="Response types",
+        choices=ResponseType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=[ResponseType.CODE],
+    )
+    pkce_required = forms.BooleanField(label="Require PKCE (S256)", required=False, initial=True)
+    token_endpoint_auth_method = forms.ChoiceField(
+        label="Token endpoint authentication",
+        choices=[
+            ("client_secret_basic", "HTTP Basic (client_secret_basic)"),
+            ("client_secret_post", "Form body (client_secret_post)"),
+        ],
+        required=False,
+    )
+    post_logout_redirect_uris = forms.CharField(
+        label="Post-logout redirect URIs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line.",
+    )
+    allowed_cors_origins = forms.CharField(
+        label="Allowed CORS origins",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Origins (https://app.example.com) that may call the token "
+        "and userinfo endpoints from a browser. One per line.",
+    )
+    audience = forms.CharField(
+        label="Audience",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="APIs the access tokens are for (the aud claim). One per line.",
+    )
+    skip_consent = forms.BooleanField(label="Skip consent (first-party application)", required=False)
+    access_token_strategy = forms.ChoiceField(
+        label="Access token format",
+        choices=AccessTokenStrategy.choices,
+        widget=forms.RadioSelect,
+        initial=AccessTokenStrategy.OPAQUE,
+    )
+    access_token_lifespan = forms.IntegerField(
+        label="Access token lifespan (s)", required=False, min_value=60
+    )
+    refresh_token_lifespan = forms.IntegerField(
+        label="Refresh token idle lifespan (s)", required=False, min_value=60
+    )
+    id_token_lifespan = forms.IntegerField(label="ID token lifespan (s)", required=False, min_value=60)
+    owner = forms.CharField(label="Owner", required=False, max_length=255)
+    contacts = forms.CharField(
+        label="Contacts",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E-mail addresses, one per line.",
+    )
+    client_uri = forms.CharField(label="Home page", required=False, max_length=2048)
+    logo_uri = forms.CharField(label="Logo URL", required=False, max_length=2048)
+    policy_uri = forms.CharField(label="Privacy policy URL", required=False, max_length=2048)
+    tos_uri = forms.CharField(label="Terms of service URL", required=False, max_length=2048)
+    metadata = forms.JSONField(
+        label="Metadata (JSON)",
+        required=False,
+        initial=dict,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
+    )
+    revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    # Service error keys that are not form fields of the same name.
+    SERVICE_FIELD = {"scope": "scopes", "client_secret": None, "client_id": None}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = [(name, name) for name in known_scopes()]
+
+    @classmethod
+    def initial_for(cls, client: Client) -> dict:
+        known = set(known_scopes())
+        return {
+            "client_name": client.name,
+            "client_type": "public" if client.is_public else "confidential",
+            "redirect_uris": client.redirect_uri_list,
+            "grant_types": client.grant_types,
+            "scopes": [s for s in client.scopes if s in known],
+            "extra_scopes": " ".join(s for s in client.scopes if s not in known),
+            "response_types": client.response_types,
+            "pkce_required": client.pkce_required,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method if not client.is_public else "",
+            "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uri_list),
+            "allowed_cors_origins": "\n".join(client.allowed_cors_origins),
+            "audience": "\n".join(client.audience),
+            "skip_consent": client.skip_authorization,
+            "access_token_strategy": client.access_token_strategy,
+            "access_token_lifespan": client.access_token_lifespan,
+            "refresh_token_lifespan": client.refresh_token_lifespan,
+            "id_token_lifespan": client.id_token_lifespan,
+            "owner": client.owner,
+            "contacts": "\n".join(client.contacts),
+            "client_uri": client.client_uri,
+            "logo_uri": client.logo_uri,
+            "policy_uri": client.policy_uri,
+            "tos_uri": client.tos_uri,
+            "metadata": client.metadata,
+            "revision": client.revision,
+        }
+
+    def service_fields(self) -> dict:
+        """cleaned_data in the services' (Hydra's) vocabulary."""
+        data = self.cleaned_data
+        public = data["client_type"] == "public"
+        scopes = list(data["scopes"]) + [s for s in _lines(data["extra_scopes"]) if s not in data["scopes"]]
+        return {
+            "client_name": data["client_name"],
+            "token_endpoint_auth_method": "none"
+            if public
+            else (data["token_endpoint_auth_method"] or "client_secret_basic"),
+            "redirect_uris": data["redirect_uris"],
+            "grant_types": list(data["grant_types"]),
+            "scope": " ".join(scopes),
+            "response_types": list(data["response_types"]),
+            "pkce_required": True if public else data["pkce_required"],
+            "post_logout_redirect_uris": _lines(data["post_logout_redirect_uris"]),
+            "allowed_cors_origins": _lines(data["allowed_cors_origins"]),
+            "audience": _lines(data["audience"]),
+            "skip_consent": data["skip_consent"],
+            "access_token_strategy": data["access_token_strategy"],
+            "access_token_lifespan": data["access_token_lifespan"],
+            "refresh_token_lifespan": data["refresh_token_lifespan"],
+            "id_token_lifespan": data["id_token_lifespan"],
+            "owner": data["owner"],
+            "contacts": _lines(data["contacts"]),
+            "client_uri": data["client_uri"],
+            "logo_uri": data["logo_uri"],
+            "policy_uri": data["policy_uri"],
+            "tos_uri": data["tos_uri"],
+            "metadata": data["metadata"] if data["metadata"] is not None else {},
+        }
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            target = self.SERVICE_FIELD.get(field, field)
+            if field == "token_endpoint_auth_method" and self.cleaned_data.get("client_type") == "public":
+                target = "client_type"
+            if target not in self.fields:
+                target = None
+            for message in messages:
+                self.add_error(target, message)
+
+    def redirect_uri_errors(self) -> dict[str, list[str]]:
+        """Errors per redirect URI (the service names the URI in each message)."""
+        per_uri: dict[str, list[str]] = {}
+        for message in self.errors.get("redirect_uris", []):
+            for uri in self.data.getlist("redirect_uris") if hasattr(self.data, "getlist") else []:
+                if f"'{uri}'" in message:
+                    per_uri.setdefault(uri, []).append(message)
+        return per_uri
+
+
+class DeleteClientForm(forms.Form):
+    confirm_name = forms.CharField(label="Type the client's name to confirm", max_length=255)
+
+    def __init__(self, *args, client: Client, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client = client
+
+    def clean_confirm_name(self) -> str:
+        value = self.cleaned_data["confirm_name"]
+        if value != (self.client.name or self.client.client_id):
+            raise ValidationError("That is not this client's name.")
+        return value
