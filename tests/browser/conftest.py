@@ -42,7 +42,7 @@ def chromium():
 class Callback:
     """A client's redirect endpoint: records the URLs the browser is sent to."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.urls: list[str] = []
         recorded = self.urls
 
@@ -60,7 +60,7 @@ class Callback:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
         self.url = f"{self.base}/callback"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -1,0 +1,227 @@
+"""The admin console in real Chromium: New Client -> a real client library gets tokens; the secret
+dialog and rotation; inline validation; delete; user lock; token introspection."""
+
+import re
+
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+
+from ciam.accounts.models import User
+from clients.models import Client
+from tests.browser.conftest import Callback, shot
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def admin_page(live_issuer, new_page):
+    User.objects.create_superuser(email="admin@demo.user", password=PASSWORD)
+    page = new_page()
+    page.goto(f"{live_issuer}/console/")
+    page.fill("input[name=email]", "admin@demo.user")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    assert page.locator("h1").inner_text() == "Dashboard"
+    return page
+
+
+@pytest.fixture
+def localhost_8765():
+    server = Callback(port=8765)
+    yield server
+    server.close()
+
+
+def test_new_client_then_a_real_client_library_gets_tokens(live_issuer, admin_page, localhost_8765):
+    page = admin_page
+    page.click("text=New Client")
+    page.fill("input[name=client_name]", "playground-client")
+    page.check("input[name=client_type][value=public]")
+    assert page.locator("input[name=pkce_required]").is_checked()
+    assert page.locator("input[name=pkce_required]").is_disabled()  # locked for public clients
+    page.fill("input[name=redirect_uris]", "http://localhost:8765/callback")
+    page.check("input[name=grant_types][value=authorization_code]")
+    page.check("input[name=grant_types][value=refresh_token]")
+    for scope in ("openid", "profile", "email"):
+        page.check(f"input[name=scopes][value='{scope}']")
+    page.check("input[name=response_types][value=code]")
+    shot(page, "console-new-client")
+    page.click("button:has-text('Create client')")
+
+    client_id = page.locator("#client-id").inner_text().strip()
+    assert re.fullmatch(r"c-[A-Za-z0-9_\-]+", client_id)
+    assert "playground-client" in page.locator("h1").inner_text()
+    assert page.locator("#secret-dialog").count() == 0  # public: no secret
+    shot(page, "console-client-detail")
+
+    session = OAuth2Session(
+        client_id,
+        redirect_uri="http://localhost:8765/callback",
+        scope="openid profile email",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    )
+    verifier = generate_token(64)
+    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
+    page.goto(url)
+    page.click("button:has-text('Allow access')")
+    callback = localhost_8765.urls[-1]
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=callback, code_verifier=verifier
+    )
+    assert token["access_token"].startswith("ciam_at_") and token["refresh_token"] and token["id_token"]
+    assert session.get(f"{live_issuer}/userinfo").json()["email"] == "admin@demo.user"
+
+
+def test_a_confidential_clients_secret_dialog_and_rotation(live_issuer, admin_page):
+    page = admin_page
+    page.goto(f"{live_issuer}/console/clients/new")
+    page.fill("input[name=client_name]", "reports")
+    page.check("input[name=client_type][value=confidential]")
+    page.uncheck("input[name=grant_types][value=authorization_code]")
+    page.check("input[name=grant_types][value=client_credentials]")
+    page.uncheck("input[name=response_types][value=code]")
+    page.uncheck("input[name=scopes][value=openid]")
+    page.check("input[name=scopes][value=email]")
+    page.click("button:has-text('Create client')")
+
+    dialog = page.locator("#secret-dialog")
+    assert dialog.is_visible()
+    secret = page.locator("#secret-value-dialog").inner_text().strip()
+    assert secret.startswith("ciam_cs_")
+    close = page.locator("#secret-close")
+    assert close.is_disabled()
+    page.keyboard.press("Escape")
+    assert dialog.is_visible()  # cannot be dismissed before it is acknowledged
+    shot(page, "console-secret-dialog")
+    page.check("#secret-ack")
+    close.click()
+    assert not dialog.is_visible()
+
+    client_id = page.locator("#client-id").inner_text().strip()
+    token_url = f"{live_issuer}/oauth2/token"
+    assert (
+        requests.post(
+            token_url, data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=10
+        ).status_code
+        == 200
+    )
+    page.click("button:has-text('Rotate secret')")
+    page.locator("#rotate-dialog button:has-text('Rotate secret')").click()
+    new_secret = page.locator("#secret-value-dialog").inner_text().strip()
+    assert new_secret != secret
+    assert (
+        requests.post(
+            token_url, data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=10
+        ).status_code
+        == 401
+    )
+    assert (
+        requests.post(
+            token_url, data={"grant_type": "client_credentials"}, auth=(client_id, new_secret), timeout=10
+        ).status_code
+        == 200
+    )
+
+
+def test_validation_errors_appear_inline_as_you_type_and_on_save(live_issuer, admin_page):
+    page = admin_page
+    page.goto(f"{live_issuer}/console/clients/new")
+    page.fill("input[name=client_name]", "broken")
+    page.fill("input[name=redirect_uris]", "http://evil.example/cb")
+    page.wait_for_selector(".uri-feedback .field-error")  # htmx, as you type
+    assert "non-loopback" in page.locator(".uri-feedback").first.inner_text()
+    page.click("button:has-text('Create client')")
+    assert "Please correct the fields marked below." in page.content()
+    assert "non-loopback" in page.locator(".uri-feedback").first.inner_text()
+    assert page.locator("input[name=redirect_uris]").first.input_value() == "http://evil.example/cb"
+    shot(page, "console-validation")
+    assert not Client.objects.filter(name="broken").exists()
+
+
+def test_deleting_a_client_requires_typing_its_name(live_issuer, admin_page):
+    from clients.services import client_create
+
+    client = client_create(client_name="doomed", grant_types=["client_credentials"]).client
+    page = admin_page
+    page.goto(f"{live_issuer}/console/clients/{client.client_id}")
+    page.click("a:has-text('Delete')")
+    button = page.locator("#delete-button")
+    assert button.is_disabled()
+    page.fill("input[name=confirm_name]", "doomed")
+    assert button.is_enabled()
+    button.click()
+    assert page.locator("h1").inner_text().startswith("Clients")
+    assert not Client.objects.filter(pk=client.pk).exists()
+
+
+def test_locking_a_user_stops_their_sign_in(live_issuer, admin_page, new_page):
+    person = User.objects.create_user(email="pat@example.com", password=PASSWORD)
+    page = admin_page
+    page.goto(f"{live_issuer}/console/users/")
+    page.click("text=pat@example.com")
+    page.click("button:has-text('Lock')")
+    assert "locked" in page.locator("h1").inner_text()
+    shot(page, "console-user")
+    other = new_page()
+    other.goto(f"{live_issuer}/login")
+    other.fill("input[name=email]", "pat@example.com")
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button:has-text('Sign in')")
+    assert "locked" in other.locator(".alert").inner_text()
+    person.refresh_from_db()
+    assert person.locked_until is not None
+
+
+def test_introspecting_a_pasted_token(live_issuer, admin_page):
+    from clients.services import client_create
+
+    result = client_create(client_name="svc", grant_types=["client_credentials"])
+    token = requests.post(
+        f"{live_issuer}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(result.client.client_id, result.client_secret),
+        timeout=10,
+    ).json()["access_token"]
+    page = admin_page
+    page.goto(f"{live_issuer}/console/tokens")
+    page.fill("textarea[name=token]", token)
+    page.click("button:has-text('Introspect')")
+    assert "active" in page.locator("#result-h").inner_text()
+    assert result.client.client_id in page.content()
+    shot(page, "console-tokens")
+    page.click("button:has-text('Revoke this token')")
+    introspected = requests.post(
+        f"{live_issuer}/oauth2/introspect",
+        data={"token": token},
+        auth=(result.client.client_id, result.client_secret),
+        timeout=10,
+    ).json()
+    assert introspected == {"active": False}
+
+
+def test_try_it_runs_the_flow_and_shows_the_decoded_id_token(live_issuer, admin_page):
+    from clients.services import client_create
+
+    client = client_create(
+        client_name="Acme SPA",
+        token_endpoint_auth_method="none",
+        scope="openid email",
+        redirect_uris=["http://127.0.0.1:9999/cb"],
+    ).client
+    page = admin_page
+    page.goto(f"{live_issuer}/console/clients/{client.client_id}")
+    page.click("button:has-text('Add the console')")
+    page.click("button:has-text('Try the flow')")
+    page.click("button:has-text('Allow access')")
+    assert page.locator("h1").inner_text().startswith("Try it")
+    assert "HTTP 200" in page.content()
+    assert "signature verified" in page.content()
+    body = page.locator("pre.json").first.inner_text()
+    assert '"access_token": "ciam_at_' in body and '"id_token"' in body
+    claims = page.locator("pre.json").nth(1).inner_text()
+    assert '"email": "admin@demo.user"' in claims and f'"aud": "{client.client_id}"' in claims
+    shot(page, "console-try-it")
