@@ -26,3 +26,12 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.event} {self.actor_label or '-'}"
+
+    @property
+    def detail_summary(self) -> str:
+        """The detail as `key=value` pairs, lists space-joined, for tables."""
+
+        def show(value):
+            return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+        return ", ".join(f"{key}={show(value)}" for key, value in (self.detail or {}).items())
