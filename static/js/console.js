@@ -18,6 +18,9 @@
     var template = document.getElementById(button.getAttribute("data-template"));
     if (!list || !template) return;
     var row = template.content.firstElementChild.cloneNode(true);
+    var id = "redirect-uri-" + (list.querySelectorAll("input").length + 1) + "-" + Date.now();
+    row.querySelector("input").id = id;
+    row.querySelector("label").setAttribute("for", id);
     list.appendChild(row);
     if (window.htmx) window.htmx.process(row);
     row.querySelector("input").focus();

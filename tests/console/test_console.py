@@ -403,3 +403,12 @@ def test_settings_and_dashboard_render_the_effective_state(console, m2m_client, 
     dashboard = console.get(reverse("console:dashboard")).content.decode()
     assert "<svg" in dashboard and "Activity per hour" in dashboard
     assert "access tokens issued 1" in dashboard
+
+
+def test_every_input_of_the_new_client_form_has_a_real_label(console):
+    page = console.get(reverse("clients:new")).content.decode()
+    ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page)
+    hidden = set(re.findall(r'<input type="hidden"[^>]*\bid="([^"]+)"', page))
+    assert ids
+    for element_id in set(ids) - hidden:
+        assert f'for="{element_id}"' in page, element_id
