@@ -111,6 +111,8 @@ INSTALLED_APPS = [
     "csp",
     "corsheaders",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
     "ciam.accounts",
     "ciam.audit",
@@ -292,8 +294,10 @@ if CIAM_SIGNING_ALGORITHM not in {"RS256", "ES256"}:
 # Optional separate secrets; by default both are derived from SECRET_KEY with HKDF.
 CIAM_KEY_ENCRYPTION_SECRET = env_str("CIAM_KEY_ENCRYPTION_SECRET", SECRET_KEY)
 CIAM_CLIENT_SECRET_PEPPER = env_str("CIAM_CLIENT_SECRET_PEPPER", SECRET_KEY)
-# Until admin API tokens exist (issue 5), /admin/oauth2/introspect accepts this bearer secret.
-CIAM_ADMIN_SHARED_SECRET = env_str("CIAM_ADMIN_SHARED_SECRET", "")
+# Largest JSON body the admin API reads, in bytes.
+CIAM_API_MAX_BODY = env_int("CIAM_API_MAX_BODY", 1024 * 1024, minimum=1024)
+# Dynamic client registration (RFC 7591/7592) at /oauth2/register: off unless turned on.
+CIAM_DCR_ENABLED = env_bool("CIAM_DCR_ENABLED", False)
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth.AccessToken"
@@ -344,9 +348,27 @@ OAUTH2_PROVIDER = {
 # --- REST framework (admin API, issue 5) -----------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["ciam.api.authentication.AdminBearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["ciam.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ciam.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CIAM admin API",
+    "DESCRIPTION": "Ory Hydra v2's admin API dialect, with authentication: every /admin endpoint needs an "
+                   "admin API token (ciam_pat_...) or a client-credentials access token with ciam:admin.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SECURITY": [{"adminBearer": []}],
+    "EXTENSIONS_INFO": {},
 }
 
 # --- Logging ---------------------------------------------------------------------------------

@@ -15,14 +15,15 @@ def audit_record(
 ) -> AuditEvent:
     """Write one audit row. Call it inside the transaction of the change it records.
 
-    `actor` is a user (or None for the system, the CLI, an API token); `actor_label` names it
-    when there is no user. `detail` must never hold a secret or a token.
+    `actor` is a user, an API caller (labelled by its str()), or None for the system;
+    `actor_label` overrides the label. `detail` must never hold a secret or a token.
     """
-    if actor is not None and getattr(actor, "is_authenticated", False):
+    if actor is not None and getattr(actor, "pk", None) is not None and getattr(actor, "is_authenticated", False):
         label = actor_label or actor.email
         actor_obj = actor
     else:
-        label = actor_label or "system"
+        # The system, the CLI, or an API caller (an admin token or an M2M client: no user row).
+        label = actor_label or (str(actor) if actor is not None else "system")
         actor_obj = None
     return AuditEvent.objects.create(
         event=event,

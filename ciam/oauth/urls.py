@@ -17,7 +17,6 @@ urlpatterns = [
     path("oauth2/device/auth", device.device_authorization, name="device-authorization"),
     path("oauth2/sessions/logout", views.logout_view, name="logout"),
     path("userinfo", views.userinfo, name="userinfo"),
-    path("admin/oauth2/introspect", views.admin_introspect, name="admin-introspect"),
     path("health/alive", views.health_alive, name="health-alive"),
     path("health/ready", views.health_ready, name="health-ready"),
 ]

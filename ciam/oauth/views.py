@@ -1,6 +1,5 @@
 """Protocol endpoints. Paths follow Ory Hydra v2 (see ciam/urls.py)."""
 
-import hmac
 import json
 import logging
 import time
@@ -321,32 +320,6 @@ def _introspection_response(request: HttpRequest, *, caller, required_scopes=Non
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
-
-
-def _admin_authorized(request: HttpRequest) -> bool:
-    expected = settings.CIAM_ADMIN_SHARED_SECRET
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, presented = header.partition(" ")
-    return (
-        bool(expected)
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(presented.strip().encode(), expected.encode())
-    )
-
-
-@oauth_endpoint()
-def admin_introspect(request: HttpRequest) -> HttpResponse:
-    """POST /admin/oauth2/introspect: Hydra's admin introspection for trusted backends."""
-    if not _admin_authorized(request):
-        return oauth_error(
-            "invalid_token",
-            "A valid admin bearer token is required.",
-            status=401,
-            headers={"WWW-Authenticate": 'Bearer realm="ciam-admin"'},
-        )
-    # Hydra's `scope`: every listed scope must have been granted, or the answer is inactive.
-    required = request.POST.get("scope", "").split()
-    return _introspection_response(request, caller=None, required_scopes=required)
 
 
 @oauth_endpoint(methods=("GET", "POST"))

@@ -144,47 +144,33 @@ def test_the_token_parameter_is_required(resource_server):
 # --- Admin introspection --------------------------------------------------------------------------
 
 
-def test_admin_introspection_needs_the_admin_secret(settings, m2m_client):
-    settings.CIAM_ADMIN_SHARED_SECRET = "s3cret-admin-value"
+@pytest.fixture
+def admin_bearer(db):
+    from ciam.console.services import admin_token_create
+
+    _, token = admin_token_create(actor=None, name="tests")
+    return f"Bearer {token}"
+
+
+def test_admin_introspection_needs_an_admin_token(admin_bearer, m2m_client):
     token = cc(m2m_client.client.client_id, m2m_client.client_secret).json()["access_token"]
     anonymous = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token})
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
-    wrong = form_post(
-        DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION="Bearer nope"
-    )
+    wrong = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION="Bearer nope")
     assert wrong.status_code == 401
-    ok = form_post(
-        DjangoClient(),
-        "/admin/oauth2/introspect",
-        {"token": token},
-        HTTP_AUTHORIZATION="Bearer s3cret-admin-value",
-    )
+    ok = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=admin_bearer)
     assert ok.status_code == 200
     assert ok.json()["active"] is True
 
 
-def test_admin_introspection_is_refused_when_no_secret_is_configured(settings, m2m_client):
-    settings.CIAM_ADMIN_SHARED_SECRET = ""
-    response = form_post(
-        DjangoClient(), "/admin/oauth2/introspect", {"token": "x"}, HTTP_AUTHORIZATION="Bearer "
-    )
-    assert response.status_code == 401
-
-
-def test_admin_introspection_checks_required_scopes(settings, m2m_client):
-    settings.CIAM_ADMIN_SHARED_SECRET = "s3cret-admin-value"
+def test_admin_introspection_checks_required_scopes(admin_bearer, m2m_client):
     token = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email").json()["access_token"]
-    auth = {"HTTP_AUTHORIZATION": "Bearer s3cret-admin-value"}
-    assert (
-        form_post(
-            DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"}, **auth
-        ).json()["active"]
-        is True
-    )
-    assert form_post(
-        DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"}, **auth
-    ).json() == {"active": False}
+    auth = {"HTTP_AUTHORIZATION": admin_bearer}
+    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"},
+                     **auth).json()["active"] is True
+    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"},
+                     **auth).json() == {"active": False}
     assert form_post(DjangoClient(), "/admin/oauth2/introspect", {}, **auth).status_code == 400
 
 

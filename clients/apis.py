@@ -1,0 +1,101 @@
+"""Admin REST API for clients, in Ory Hydra v2's dialect (paths, JSON, status codes)."""
+
+import jsonpatch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from ciam.api.pagination import paginate
+from ciam.api.views import AdminApiView
+from clients.models import Client
+from clients.serializers import JsonPatchOperationSerializer, OAuth2ClientSerializer, client_json, split_client_body
+from clients.services import CLIENT_FIELDS, client_create, client_delete, client_secret_rotate, client_update
+
+PATCHABLE_OPS = {"add", "remove", "replace"}
+
+
+class ClientListApi(AdminApiView):
+    @extend_schema(
+        operation_id="listOAuth2Clients",
+        parameters=[
+            OpenApiParameter("page_size", int, description="Items per page (default 100, at most 500)."),
+            OpenApiParameter("page_token", str, description="Opaque token from the Link header's rel=next."),
+            OpenApiParameter("client_name", str, description="Exact client name."),
+            OpenApiParameter("owner", str, description="Exact owner."),
+        ],
+        responses={200: OAuth2ClientSerializer(many=True)},
+    )
+    def get(self, request):
+        clients = Client.objects.all()
+        for name, field in (("client_name", "name"), ("owner", "owner")):
+            if request.query_params.get(name) is not None:
+                clients = clients.filter(**{field: request.query_params[name]})
+        rows, link = paginate(request, clients)
+        return Response([client_json(c) for c in rows], headers={"Link": link})
+
+    @extend_schema(operation_id="createOAuth2Client", request=OAuth2ClientSerializer,
+                   responses={201: OAuth2ClientSerializer})
+    def post(self, request):
+        fields, client_id, secret = split_client_body(request.data)
+        result = client_create(client_id=client_id, client_secret=secret, **self.who(), **fields)
+        location = f"/admin/clients/{result.client.client_id}"
+        return Response(client_json(result.client, secret=result.client_secret), status=status.HTTP_201_CREATED,
+                        headers={"Location": location})
+
+
+class ClientDetailApi(AdminApiView):
+    def _client(self, client_id: str) -> Client:
+        return get_object_or_404(Client, client_id=client_id)
+
+    @extend_schema(operation_id="getOAuth2Client", responses={200: OAuth2ClientSerializer})
+    def get(self, request, client_id):
+        return Response(client_json(self._client(client_id)))
+
+    @extend_schema(operation_id="setOAuth2Client", request=OAuth2ClientSerializer,
+                   responses={200: OAuth2ClientSerializer})
+    def put(self, request, client_id):
+        """Replace the client: fields not sent return to their defaults; the secret is kept unless sent."""
+        client = self._client(client_id)
+        fields, body_id, secret = split_client_body(request.data)
+        if body_id is not None and body_id != client.client_id:
+            raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
+        result = client_update(client=client, client_secret=secret, **self.who(), **{**CLIENT_FIELDS, **fields})
+        return Response(client_json(result.client, secret=result.client_secret))
+
+    @extend_schema(operation_id="patchOAuth2Client", request=JsonPatchOperationSerializer(many=True),
+                   responses={200: OAuth2ClientSerializer})
+    def patch(self, request, client_id):
+        """RFC 6902 JSON Patch (add, remove, replace) on the client's JSON."""
+        client = self._client(client_id)
+        operations = request.data
+        if not isinstance(operations, list) or not operations:
+            raise serializers.ValidationError({"": "The body must be a non-empty JSON Patch array (RFC 6902)."})
+        for index, op in enumerate(operations):
+            if not isinstance(op, dict) or op.get("op") not in PATCHABLE_OPS or not isinstance(op.get("path"), str):
+                raise serializers.ValidationError(
+                    {f"[{index}]": "Each operation needs op (add, remove or replace) and a path."})
+            if op["path"].rstrip("/") in {"/client_id", "/id"}:
+                raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
+        document = client_json(client)
+        try:
+            patched = jsonpatch.apply_patch(document, operations)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
+            raise serializers.ValidationError({"": f"The patch cannot be applied: {exc}"}) from exc
+        fields, _, secret = split_client_body(patched)
+        changed = {k: v for k, v in fields.items() if document.get(k) != v}
+        result = client_update(client=client, client_secret=secret, **self.who(), **changed)
+        return Response(client_json(result.client, secret=result.client_secret))
+
+    @extend_schema(operation_id="deleteOAuth2Client", responses={204: None})
+    def delete(self, request, client_id):
+        client_delete(client=self._client(client_id), **self.who())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClientSecretApi(AdminApiView):
+    @extend_schema(operation_id="rotateOAuth2ClientSecret", request=None, responses={200: OAuth2ClientSerializer})
+    def post(self, request, client_id):
+        """Generate a new secret (returned once); the old one stops working at once."""
+        result = client_secret_rotate(client=get_object_or_404(Client, client_id=client_id), **self.who())
+        return Response(client_json(result.client, secret=result.client_secret))
