@@ -360,7 +360,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "CIAM admin API",
     "DESCRIPTION": "Ory Hydra v2's admin API dialect, with authentication: every /admin endpoint needs an "
-                   "admin API token (ciam_pat_...) or a client-credentials access token with ciam:admin.",
+    "admin API token (ciam_pat_...) or a client-credentials access token with ciam:admin.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -368,7 +368,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SECURITY": [{"adminBearer": []}],
-    "EXTENSIONS_INFO": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ciam.api.schema.add_error_responses",
+    ],
 }
 
 # --- Logging ---------------------------------------------------------------------------------

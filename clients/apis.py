@@ -9,7 +9,12 @@ from rest_framework.response import Response
 from ciam.api.pagination import paginate
 from ciam.api.views import AdminApiView
 from clients.models import Client
-from clients.serializers import JsonPatchOperationSerializer, OAuth2ClientSerializer, client_json, split_client_body
+from clients.serializers import (
+    JsonPatchOperationSerializer,
+    OAuth2ClientSerializer,
+    client_json,
+    split_client_body,
+)
 from clients.services import CLIENT_FIELDS, client_create, client_delete, client_secret_rotate, client_update
 
 PATCHABLE_OPS = {"add", "remove", "replace"}
@@ -34,14 +39,20 @@ class ClientListApi(AdminApiView):
         rows, link = paginate(request, clients)
         return Response([client_json(c) for c in rows], headers={"Link": link})
 
-    @extend_schema(operation_id="createOAuth2Client", request=OAuth2ClientSerializer,
-                   responses={201: OAuth2ClientSerializer})
+    @extend_schema(
+        operation_id="createOAuth2Client",
+        request=OAuth2ClientSerializer,
+        responses={201: OAuth2ClientSerializer},
+    )
     def post(self, request):
         fields, client_id, secret = split_client_body(request.data)
         result = client_create(client_id=client_id, client_secret=secret, **self.who(), **fields)
         location = f"/admin/clients/{result.client.client_id}"
-        return Response(client_json(result.client, secret=result.client_secret), status=status.HTTP_201_CREATED,
-                        headers={"Location": location})
+        return Response(
+            client_json(result.client, secret=result.client_secret),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
 
 
 class ClientDetailApi(AdminApiView):
@@ -52,29 +63,44 @@ class ClientDetailApi(AdminApiView):
     def get(self, request, client_id):
         return Response(client_json(self._client(client_id)))
 
-    @extend_schema(operation_id="setOAuth2Client", request=OAuth2ClientSerializer,
-                   responses={200: OAuth2ClientSerializer})
+    @extend_schema(
+        operation_id="setOAuth2Client",
+        request=OAuth2ClientSerializer,
+        responses={200: OAuth2ClientSerializer},
+    )
     def put(self, request, client_id):
         """Replace the client: fields not sent return to their defaults; the secret is kept unless sent."""
         client = self._client(client_id)
         fields, body_id, secret = split_client_body(request.data)
         if body_id is not None and body_id != client.client_id:
             raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
-        result = client_update(client=client, client_secret=secret, **self.who(), **{**CLIENT_FIELDS, **fields})
+        result = client_update(
+            client=client, client_secret=secret, **self.who(), **{**CLIENT_FIELDS, **fields}
+        )
         return Response(client_json(result.client, secret=result.client_secret))
 
-    @extend_schema(operation_id="patchOAuth2Client", request=JsonPatchOperationSerializer(many=True),
-                   responses={200: OAuth2ClientSerializer})
+    @extend_schema(
+        operation_id="patchOAuth2Client",
+        request=JsonPatchOperationSerializer(many=True),
+        responses={200: OAuth2ClientSerializer},
+    )
     def patch(self, request, client_id):
         """RFC 6902 JSON Patch (add, remove, replace) on the client's JSON."""
         client = self._client(client_id)
         operations = request.data
         if not isinstance(operations, list) or not operations:
-            raise serializers.ValidationError({"": "The body must be a non-empty JSON Patch array (RFC 6902)."})
+            raise serializers.ValidationError(
+                {"": "The body must be a non-empty JSON Patch array (RFC 6902)."}
+            )
         for index, op in enumerate(operations):
-            if not isinstance(op, dict) or op.get("op") not in PATCHABLE_OPS or not isinstance(op.get("path"), str):
+            if (
+                not isinstance(op, dict)
+                or op.get("op") not in PATCHABLE_OPS
+                or not isinstance(op.get("path"), str)
+            ):
                 raise serializers.ValidationError(
-                    {f"[{index}]": "Each operation needs op (add, remove or replace) and a path."})
+                    {f"[{index}]": "Each operation needs op (add, remove or replace) and a path."}
+                )
             if op["path"].rstrip("/") in {"/client_id", "/id"}:
                 raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
         document = client_json(client)
@@ -94,7 +120,9 @@ class ClientDetailApi(AdminApiView):
 
 
 class ClientSecretApi(AdminApiView):
-    @extend_schema(operation_id="rotateOAuth2ClientSecret", request=None, responses={200: OAuth2ClientSerializer})
+    @extend_schema(
+        operation_id="rotateOAuth2ClientSecret", request=None, responses={200: OAuth2ClientSerializer}
+    )
     def post(self, request, client_id):
         """Generate a new secret (returned once); the old one stops working at once."""
         result = client_secret_rotate(client=get_object_or_404(Client, client_id=client_id), **self.who())

@@ -47,20 +47,44 @@ def client_json(client: Client, *, secret: str | None = None) -> dict:
 
 
 # Hydra fields a caller may echo back (e.g. a client read with GET, then PUT): accepted and ignored.
-READ_ONLY = {"client_id", "created_at", "updated_at", "client_secret_expires_at", "registration_access_token",
-             "registration_client_uri", "enabled"}
+READ_ONLY = {
+    "client_id",
+    "created_at",
+    "updated_at",
+    "client_secret_expires_at",
+    "registration_access_token",
+    "registration_client_uri",
+    "enabled",
+}
 # Hydra fields this server does not implement: accepted only when empty.
-UNSUPPORTED = {"jwks", "jwks_uri", "subject_type", "sector_identifier_uri", "request_uris",
-               "request_object_signing_alg", "token_endpoint_auth_signing_alg", "userinfo_signed_response_alg",
-               "frontchannel_logout_uri", "frontchannel_logout_session_required", "backchannel_logout_uri",
-               "backchannel_logout_session_required", "skip_logout_consent",
-               "authorization_code_grant_access_token_lifespan", "authorization_code_grant_id_token_lifespan",
-               "authorization_code_grant_refresh_token_lifespan", "client_credentials_grant_access_token_lifespan",
-               "device_authorization_grant_access_token_lifespan", "device_authorization_grant_id_token_lifespan",
-               "device_authorization_grant_refresh_token_lifespan", "implicit_grant_access_token_lifespan",
-               "implicit_grant_id_token_lifespan", "jwt_bearer_grant_access_token_lifespan",
-               "refresh_token_grant_access_token_lifespan", "refresh_token_grant_id_token_lifespan",
-               "refresh_token_grant_refresh_token_lifespan"}
+UNSUPPORTED = {
+    "jwks",
+    "jwks_uri",
+    "subject_type",
+    "sector_identifier_uri",
+    "request_uris",
+    "request_object_signing_alg",
+    "token_endpoint_auth_signing_alg",
+    "userinfo_signed_response_alg",
+    "frontchannel_logout_uri",
+    "frontchannel_logout_session_required",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "skip_logout_consent",
+    "authorization_code_grant_access_token_lifespan",
+    "authorization_code_grant_id_token_lifespan",
+    "authorization_code_grant_refresh_token_lifespan",
+    "client_credentials_grant_access_token_lifespan",
+    "device_authorization_grant_access_token_lifespan",
+    "device_authorization_grant_id_token_lifespan",
+    "device_authorization_grant_refresh_token_lifespan",
+    "implicit_grant_access_token_lifespan",
+    "implicit_grant_id_token_lifespan",
+    "jwt_bearer_grant_access_token_lifespan",
+    "refresh_token_grant_access_token_lifespan",
+    "refresh_token_grant_id_token_lifespan",
+    "refresh_token_grant_refresh_token_lifespan",
+}
 
 
 def split_client_body(data) -> tuple[dict, str | None, str | None]:
@@ -105,7 +129,8 @@ class OAuth2ClientSerializer(serializers.Serializer):
     scope = serializers.CharField(required=False, allow_blank=True)
     audience = serializers.ListField(child=serializers.CharField(), required=False)
     token_endpoint_auth_method = serializers.ChoiceField(
-        choices=["none", "client_secret_basic", "client_secret_post"], required=False)
+        choices=["none", "client_secret_basic", "client_secret_post"], required=False
+    )
     post_logout_redirect_uris = serializers.ListField(child=serializers.CharField(), required=False)
     allowed_cors_origins = serializers.ListField(child=serializers.CharField(), required=False)
     skip_consent = serializers.BooleanField(required=False)

@@ -481,8 +481,20 @@ def client_create(
     `fields` are Hydra's names (see CLIENT_FIELDS); missing ones take Hydra's defaults. A
     confidential client gets a generated 256-bit secret unless one (≥ 6 characters) is supplied.
     """
-    clean = validate_client_fields({**CLIENT_FIELDS, **fields})
-    client = Client(client_id=_check_client_id(client_id) if client_id is not None else generate_client_id())
+    id_error = None
+    if client_id is not None:
+        try:
+            _check_client_id(client_id)
+        except ValidationError as exc:
+            id_error = exc
+    try:
+        clean = validate_client_fields({**CLIENT_FIELDS, **fields})
+    except ValidationError as exc:
+        # Report every problem at once: the fields' and the chosen client ID's.
+        raise ValidationError({**exc.message_dict, **(id_error.message_dict if id_error else {})}) from exc
+    if id_error is not None:
+        raise id_error
+    client = Client(client_id=client_id if client_id is not None else generate_client_id())
     _apply(client, clean)
     if client.is_public and client_secret is not None:
         raise ValidationError(

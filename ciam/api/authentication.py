@@ -43,8 +43,12 @@ class AdminBearerAuthentication(authentication.BaseAuthentication):
                 raise exceptions.AuthenticationFailed("The admin token is invalid or revoked.")
             return ApiPrincipal(label=f"api-token:{record.name}"), record
         answer = introspect(token, caller=None)
-        if (answer.get("active") and answer.get("token_use") == "access_token"
-                and answer["sub"] == answer["client_id"] and ADMIN_SCOPE in answer["scope"].split()):
+        if (
+            answer.get("active")
+            and answer.get("token_use") == "access_token"
+            and answer["sub"] == answer["client_id"]
+            and ADMIN_SCOPE in answer["scope"].split()
+        ):
             return ApiPrincipal(label=f"client:{answer['client_id']}"), answer
         raise exceptions.AuthenticationFailed(
             "The token is not a live admin token, nor a client-credentials access token with the ciam:admin scope."

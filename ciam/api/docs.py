@@ -7,6 +7,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 
 from ciam.api.authentication import AdminBearerAuthentication
 from ciam.console.access import staff_required
@@ -23,6 +24,8 @@ class IsAdminCaller(BasePermission):
 class OpenApiDocument(SpectacularAPIView):
     authentication_classes = [AdminBearerAuthentication, SessionAuthentication]
     permission_classes = [IsAdminCaller]
+    # Plain JSON (application/json), for the document and for its error answers alike.
+    renderer_classes = [JSONRenderer]
 
 
 # Swagger UI styles itself inline; the exception is for this page only.

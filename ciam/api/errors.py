@@ -16,9 +16,16 @@ from clients.services import ClientConflict
 log = logging.getLogger(__name__)
 
 _CODES = {
-    400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "request_too_large",
-    415: "unsupported_media_type", 429: "too_many_requests",
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
 }
 
 
@@ -35,8 +42,11 @@ def _flatten(detail, prefix: str = "") -> list[str]:
 
 
 def error_response(code: int, description: str, *, error: str | None = None, headers=None) -> Response:
-    return Response({"error": error or _CODES.get(code, "error"), "error_description": description},
-                    status=code, headers=headers)
+    return Response(
+        {"error": error or _CODES.get(code, "error"), "error_description": description},
+        status=code,
+        headers=headers,
+    )
 
 
 def api_exception_handler(exc, context):
@@ -49,16 +59,23 @@ def api_exception_handler(exc, context):
         return error_response(404, str(exc) or "Unable to locate the resource.")
     if isinstance(exc, DatabaseError):
         log.exception("Database error in the admin API")
-        return error_response(503, "The service cannot reach its database; try again shortly.",
-                              error="temporarily_unavailable", headers={"Retry-After": "5"})
+        return error_response(
+            503,
+            "The service cannot reach its database; try again shortly.",
+            error="temporarily_unavailable",
+            headers={"Retry-After": "5"},
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         description = "; ".join(_flatten(exc.detail))
     else:
-        description = "; ".join(_flatten(response.data.get("detail", response.data))) if isinstance(
-            response.data, dict) else str(response.data)
+        description = (
+            "; ".join(_flatten(response.data.get("detail", response.data)))
+            if isinstance(response.data, dict)
+            else str(response.data)
+        )
     response.data = {"error": _CODES.get(response.status_code, "error"), "error_description": description}
     if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
         response["WWW-Authenticate"] = 'Bearer realm="ciam-admin"'

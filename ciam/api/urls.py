@@ -9,7 +9,11 @@ from clients import apis as client_apis
 urlpatterns = [
     path("admin/clients", client_apis.ClientListApi.as_view(), name="api-clients"),
     path("admin/clients/<str:client_id>", client_apis.ClientDetailApi.as_view(), name="api-client"),
-    path("admin/clients/<str:client_id>/secret", client_apis.ClientSecretApi.as_view(), name="api-client-secret"),
+    path(
+        "admin/clients/<str:client_id>/secret",
+        client_apis.ClientSecretApi.as_view(),
+        name="api-client-secret",
+    ),
     path("admin/oauth2/introspect", apis.AdminIntrospectApi.as_view(), name="api-introspect"),
     path("admin/oauth2/tokens", apis.ClientTokensApi.as_view(), name="api-tokens"),
     path("admin/oauth2/auth/sessions/consent", apis.ConsentSessionsApi.as_view(), name="api-consents"),

@@ -18,7 +18,11 @@ def audit_record(
     `actor` is a user, an API caller (labelled by its str()), or None for the system;
     `actor_label` overrides the label. `detail` must never hold a secret or a token.
     """
-    if actor is not None and getattr(actor, "pk", None) is not None and getattr(actor, "is_authenticated", False):
+    if (
+        actor is not None
+        and getattr(actor, "pk", None) is not None
+        and getattr(actor, "is_authenticated", False)
+    ):
         label = actor_label or actor.email
         actor_obj = actor
     else:

@@ -17,6 +17,8 @@ BUILTIN_SCOPES: dict[str, str] = {
     "offline": "Keep access while you are away (refresh tokens)",
     # A client allowed this scope is a resource server: it may introspect any token.
     "ciam:introspect": "Check any token presented to this service (resource servers)",
+    # Only honoured in a client-credentials token: such a client may use the admin API.
+    "ciam:admin": "Administer this identity service (clients, users, keys)",
 }
 
 

@@ -157,9 +157,13 @@ def test_admin_introspection_needs_an_admin_token(admin_bearer, m2m_client):
     anonymous = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token})
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
-    wrong = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION="Bearer nope")
+    wrong = form_post(
+        DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION="Bearer nope"
+    )
     assert wrong.status_code == 401
-    ok = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=admin_bearer)
+    ok = form_post(
+        DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=admin_bearer
+    )
     assert ok.status_code == 200
     assert ok.json()["active"] is True
 
@@ -167,10 +171,15 @@ def test_admin_introspection_needs_an_admin_token(admin_bearer, m2m_client):
 def test_admin_introspection_checks_required_scopes(admin_bearer, m2m_client):
     token = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email").json()["access_token"]
     auth = {"HTTP_AUTHORIZATION": admin_bearer}
-    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"},
-                     **auth).json()["active"] is True
-    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"},
-                     **auth).json() == {"active": False}
+    assert (
+        form_post(
+            DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"}, **auth
+        ).json()["active"]
+        is True
+    )
+    assert form_post(
+        DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"}, **auth
+    ).json() == {"active": False}
     assert form_post(DjangoClient(), "/admin/oauth2/introspect", {}, **auth).status_code == 400
 
 
