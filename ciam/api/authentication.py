@@ -51,7 +51,8 @@ class AdminBearerAuthentication(authentication.BaseAuthentication):
         ):
             return ApiPrincipal(label=f"client:{answer['client_id']}"), answer
         raise exceptions.AuthenticationFailed(
-            "The token is not a live admin token, nor a client-credentials access token with the ciam:admin scope."
+            "The token is not a live admin token, nor a client-credentials access token "
+            "with the ciam:admin scope."
         )
 
     def authenticate_header(self, request) -> str:
