@@ -1,6 +1,5 @@
 """The admin API's OpenAPI document: valid, complete, and true to the API (schemathesis)."""
 
-
 import pytest
 import schemathesis
 from django.core.management import call_command
