@@ -6,10 +6,11 @@ from django.core.management.base import BaseCommand, CommandError
 from ciam.oauth.housekeeping import purge, purgeable
 
 
-def progress_bar(label: str, total: int, stream=sys.stderr):
+def progress_bar(label: str, total: int):
     width = 30
 
     def show(done: int) -> None:
+        stream = sys.stderr
         filled = int(width * done / total) if total else width
         stream.write(f"\r  {label:<20} [{'#' * filled}{'-' * (width - filled)}] {done}/{total}")
         stream.flush()

@@ -1,0 +1,100 @@
+"""`janitor` deletes what can no longer be used, and nothing that can; `create_admin_token`."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from ciam.console.services import admin_token_authenticate
+from ciam.oauth.models import AccessToken, DeviceGrant, Grant, RefreshToken
+from consent.models import Consent
+from tests.oauth.test_token_endpoint import cc, refresh, tokens_for
+
+pytestmark = pytest.mark.django_db
+
+
+def age(queryset, field, seconds):
+    queryset.update(**{field: timezone.now() - timedelta(seconds=seconds)})
+
+
+def test_it_deletes_expired_tokens_and_codes_but_keeps_a_live_refresh_token_usable(
+    flow, public_client, m2m_client
+):
+    live_family = tokens_for(flow, public_client.client)
+    cc(m2m_client.client.client_id, m2m_client.client_secret)
+    age(AccessToken.objects.all(), "expires", 10)  # every access token expired just now
+    age(Grant.objects.all(), "expires", 10)
+
+    call_command("janitor", "--no-progress")
+
+    assert not AccessToken.objects.filter(application=m2m_client.client).exists()  # no refresh token: gone
+    assert AccessToken.objects.filter(application=public_client.client).exists()  # its refresh token is alive
+    assert not Grant.objects.exists()
+    assert refresh(public_client.client.client_id, live_family["refresh_token"]).status_code == 200
+
+
+def test_it_deletes_refresh_tokens_past_their_idle_lifetime_and_old_revoked_ones(
+    flow, public_client, settings
+):
+    first = tokens_for(flow, public_client.client)
+    refresh(public_client.client.client_id, first["refresh_token"])  # the first one is now revoked
+    lifespan = settings.CIAM_REFRESH_TOKEN_LIFESPAN
+    age(RefreshToken.objects.filter(revoked__isnull=False), "revoked", lifespan + 10)
+    call_command("janitor", "--no-progress")
+    assert RefreshToken.objects.count() == 1  # the live one stays
+    age(AccessToken.objects.all(), "expires", lifespan + 10)
+    call_command("janitor", "--no-progress")
+    assert not RefreshToken.objects.exists() and not AccessToken.objects.exists()
+
+
+def test_it_deletes_expired_device_codes_and_stale_consents(user, public_client, settings):
+    DeviceGrant.objects.create(
+        device_code="a" * 64,
+        user_code="b" * 64,
+        client_id="c-x",
+        expires=timezone.now() - timedelta(seconds=5),
+    )
+    Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=False)
+    Consent.objects.filter().update(
+        updated_at=timezone.now() - timedelta(seconds=settings.CIAM_REFRESH_TOKEN_LIFESPAN + 5)
+    )
+    call_command("janitor", "--no-progress")
+    assert not DeviceGrant.objects.exists() and not Consent.objects.exists()
+
+
+def test_dry_run_counts_and_deletes_nothing(m2m_client, capsys):
+    cc(m2m_client.client.client_id, m2m_client.client_secret)
+    age(AccessToken.objects.all(), "expires", 10)
+    call_command("janitor", "--dry-run")
+    assert "access tokens: 1 would be deleted" in capsys.readouterr().out
+    assert AccessToken.objects.count() == 1
+
+
+def test_it_deletes_in_batches_with_a_progress_bar(m2m_client, capsys):
+    for _ in range(7):
+        cc(m2m_client.client.client_id, m2m_client.client_secret)
+    age(AccessToken.objects.all(), "expires", 10)
+    call_command("janitor", "--batch-size", "3")
+    captured = capsys.readouterr()
+    assert "access tokens: 7 deleted" in captured.out
+    assert "7/7" in captured.err
+    with pytest.raises(CommandError):
+        call_command("janitor", "--batch-size", "0")
+
+
+def test_keep_if_younger_spares_recently_expired_rows(m2m_client):
+    cc(m2m_client.client.client_id, m2m_client.client_secret)
+    age(AccessToken.objects.all(), "expires", 30)
+    call_command("janitor", "--no-progress", "--keep-if-younger", "60")
+    assert AccessToken.objects.count() == 1
+
+
+def test_create_admin_token_prints_the_token_as_the_last_line(capsys):
+    call_command("create_admin_token", "deploy pipeline")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"ciam_pat_[A-Za-z0-9_\-]{43}", out[-1])
+    assert admin_token_authenticate(out[-1]).name == "deploy pipeline"
+    with pytest.raises(CommandError):
+        call_command("create_admin_token", "  ")
