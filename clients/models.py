@@ -75,6 +75,8 @@ class Client(AbstractApplication):
     id_token_lifespan = models.PositiveIntegerField(null=True, blank=True)
     secret_kind = models.CharField(max_length=16, choices=SecretKind.choices, blank=True, default="")
     is_active = models.BooleanField(default=True, help_text="A disabled client can get no token.")
+    # RFC 7592: keyed hash of the registration access token of a dynamically registered client.
+    registration_token_hash = models.CharField(max_length=128, blank=True, default="", db_index=True)
     # Bumped on every update; lets writers detect a concurrent change (optimistic locking).
     revision = models.PositiveIntegerField(default=1)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ciam.oauth import device, views
+from ciam.oauth import device, registration, views
 
 app_name = "oauth"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("oauth2/revoke", views.revoke, name="revoke"),
     path("oauth2/introspect", views.introspect_view, name="introspect"),
     path("oauth2/device/auth", device.device_authorization, name="device-authorization"),
+    path("oauth2/register", registration.register, name="register"),
+    path("oauth2/register/<str:client_id>", registration.manage, name="register-client"),
     path("oauth2/sessions/logout", views.logout_view, name="logout"),
     path("userinfo", views.userinfo, name="userinfo"),
     path("health/alive", views.health_alive, name="health-alive"),

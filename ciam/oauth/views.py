@@ -103,6 +103,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
     }
+    if settings.CIAM_DCR_ENABLED:
+        document["registration_endpoint"] = _url("oauth:register")
     response = JsonResponse(document)
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"
