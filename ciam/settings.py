@@ -191,7 +191,7 @@ LOGIN_REDIRECT_URL = "/account/apps"
 # Argon2id for people's passwords (OWASP); the HMAC hasher is only ever selected explicitly for
 # server-generated client secrets (≥256 bits), see ciam/oauth/hashers.py.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "ciam.oauth.hashers.PasswordArgon2Hasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "ciam.oauth.hashers.GeneratedSecretHasher",
 ]

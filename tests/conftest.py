@@ -21,7 +21,7 @@ def _fast_password_hashing(settings):
     # which of them runs is part of what the tests check.
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
-        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "ciam.oauth.hashers.PasswordArgon2Hasher",
         "ciam.oauth.hashers.GeneratedSecretHasher",
     ]
 

@@ -1,0 +1,88 @@
+"""Query budgets of the hot paths (issue 6): counted here so that a regression fails a test.
+
+Counts include BEGIN/COMMIT-less savepoints Django issues inside atomic blocks."""
+
+import pytest
+from django.db import connection
+from django.test import Client as DjangoClient
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import basic, form_post, pkce_pair
+from tests.oauth.test_authorization_code import exchange
+
+pytestmark = pytest.mark.django_db
+
+
+def duplicates(queries) -> list[str]:
+    seen, repeated = set(), []
+    for query in (q["sql"] for q in queries):
+        if query in seen and not query.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
+            repeated.append(query)
+        seen.add(query)
+    return repeated
+
+
+def test_client_credentials_stays_within_its_budget(m2m_client, django_assert_max_num_queries):
+    auth = basic(m2m_client.client.client_id, m2m_client.client_secret)
+    form_post(DjangoClient(), "/oauth2/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
+    with django_assert_max_num_queries(5):  # client, INSERT token, UPSERT counter + savepoint pair
+        response = form_post(
+            DjangoClient(), "/oauth2/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth
+        )
+    assert response.status_code == 200
+
+
+def test_the_code_exchange_issues_no_duplicate_query_and_stays_within_its_budget(
+    flow, public_client, django_assert_max_num_queries
+):
+    verifier, challenge = pkce_pair()
+    code = flow.code(public_client.client.client_id, challenge=challenge, scope="openid email")
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(13):
+        response = exchange(DjangoClient(), public_client.client.client_id, code, verifier)
+    assert response.status_code == 200
+    assert duplicates(captured.captured_queries) == []
+
+
+def test_introspection_is_one_lookup_after_client_authentication(
+    m2m_client, make_client, django_assert_max_num_queries
+):
+    server = make_client(client_name="rs", grant_types=["client_credentials"], scope="ciam:introspect")
+    token = form_post(
+        DjangoClient(),
+        "/oauth2/token",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret),
+    ).json()
+    with django_assert_max_num_queries(2):
+        response = form_post(
+            DjangoClient(),
+            "/oauth2/introspect",
+            {"token": token["access_token"]},
+            HTTP_AUTHORIZATION=basic(server.client.client_id, server.client_secret),
+        )
+    assert response.json()["active"] is True
+
+
+def test_userinfo_is_one_query(flow, public_client, django_assert_max_num_queries):
+    from tests.oauth.test_token_endpoint import tokens_for
+
+    access = tokens_for(flow, public_client.client)["access_token"]
+    with django_assert_max_num_queries(1):
+        response = DjangoClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert response.status_code == 200
+
+
+def test_no_signing_key_is_parsed_per_request(flow, public_client, monkeypatch):
+    from jwcrypto import jwk
+
+    from tests.oauth.test_token_endpoint import tokens_for
+
+    tokens_for(flow, public_client.client)  # warms the per-process key cache
+    parsed = []
+    original = jwk.JWK.from_json
+    monkeypatch.setattr(
+        jwk.JWK, "from_json", classmethod(lambda cls, *a, **k: parsed.append(1) or original(*a, **k))
+    )
+    for _ in range(3):
+        tokens_for(flow, public_client.client)
+    assert parsed == []
