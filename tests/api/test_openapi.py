@@ -82,11 +82,20 @@ def test_the_docs_page_is_served_from_vendored_assets(admin_header, django_user_
 
 @pytest.fixture
 def wsgi_schema(document, admin_header):
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from ciam.wsgi import application
 
     schema = schemathesis.openapi.from_dict(document)
     schema.app = application
-    return schema
+    # In-process requests must not close the test's database connection between calls (Django's
+    # test client disconnects these handlers the same way).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schema
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(wsgi_schema, admin_header):
