@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps lint format clean
+.PHONY: run test install system-deps bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ run: install
 # database and pytest-django can drop it.
 test: install system-deps
 	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: the benchmark harness (PostgreSQL on 127.0.0.1, wrk, node); writes bench/REPORT.md
+bench: install
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
+	cd bench && ../$(BIN)/python run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -294,6 +294,8 @@ if CIAM_SIGNING_ALGORITHM not in {"RS256", "ES256"}:
 # Optional separate secrets; by default both are derived from SECRET_KEY with HKDF.
 CIAM_KEY_ENCRYPTION_SECRET = env_str("CIAM_KEY_ENCRYPTION_SECRET", SECRET_KEY)
 CIAM_CLIENT_SECRET_PEPPER = env_str("CIAM_CLIENT_SECRET_PEPPER", SECRET_KEY)
+# How often each process adds its count of issued tokens to the dashboard's hourly rows.
+CIAM_STATS_FLUSH_SECONDS = env_int("CIAM_STATS_FLUSH_SECONDS", 2, minimum=0)
 # Largest JSON body the admin API reads, in bytes.
 CIAM_API_MAX_BODY = env_int("CIAM_API_MAX_BODY", 1024 * 1024, minimum=1024)
 # Dynamic client registration (RFC 7591/7592) at /oauth2/register: off unless turned on.

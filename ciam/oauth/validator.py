@@ -28,6 +28,7 @@ from jwcrypto.common import JWException
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from ciam.oauth.clientcache import get_client
 from ciam.oauth.keys import current_signing_key, verification_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
 from ciam.oauth.stats import record_issuance
@@ -49,6 +50,15 @@ class CiamValidator(OAuth2Validator):
     }
 
     # --- Client authentication ------------------------------------------------------------
+
+    def _load_application(self, client_id, request):
+        """The client, from the per-process cache validated against the database (clientcache)."""
+        current = request.client
+        if current is not None and getattr(current, "client_id", None) == client_id and current.is_active:
+            return current
+        client = get_client(client_id)
+        request.client = client if client is not None and client.is_usable(request) else None
+        return request.client
 
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
         # Stored secrets are always hashes. An empty or unknown-format value never matches:
@@ -261,6 +271,12 @@ class CiamValidator(OAuth2Validator):
         return not (lifespan and rt.access_token.expires + timedelta(seconds=lifespan) <= timezone.now())
 
     # --- Persistence ----------------------------------------------------------------------
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        if request.grant_type == "client_credentials":
+            # One INSERT, atomic by itself: no BEGIN/COMMIT round trips on the busiest grant.
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        return super().save_bearer_token(token, request, *args, **kwargs)
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if "refresh_token" in token and not request.client.allows_grant_type("refresh_token"):
