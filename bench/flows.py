@@ -74,7 +74,8 @@ def worker(args) -> tuple[list[float], int]:
 
 def main() -> None:
     base, fixtures_path, duration, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    fixtures = json.loads(open(fixtures_path).read())
+    with open(fixtures_path) as handle:
+        fixtures = json.load(handle)
     started = time.time()
     deadline = started + duration
     with multiprocessing.Pool(workers) as pool:

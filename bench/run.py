@@ -6,6 +6,7 @@ Every request goes to 127.0.0.1 only; every load is bounded in time.
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -58,10 +59,8 @@ def process_tree(pid: int) -> list[int]:
         current = pending.pop()
         pids.append(current)
         for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
+            with contextlib.suppress(OSError):
                 pending.extend(int(c) for c in (task / "children").read_text().split())
-            except OSError:
-                pass
     return pids
 
 

@@ -166,7 +166,9 @@ try:
         "default": dj_database_url.parse(
             env_str("DATABASE_URL", _default_sqlite),
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
+            # Off by default: a health check is one more round trip on every request. Without it a
+            # connection the database dropped fails one request (a 503), then Django reconnects.
+            conn_health_checks=env_bool("DATABASE_HEALTH_CHECKS", False),
         )
     }
 except ValueError as exc:

@@ -5,14 +5,18 @@ when `token_type_hint` says so). Anything invalid, expired, revoked, of a disabl
 for a caller that may only see its own tokens, of another client, is `{"active": false}`.
 """
 
-from datetime import timedelta
+import json
+import uuid
+from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from ciam.oauth.crypto import token_checksum
 from ciam.oauth.models import AccessToken, RefreshToken
 from ciam.oauth.tokens import token_audience
+from clients.models import Client
 
 INACTIVE = {"active": False}
 INTROSPECT_ANY_SCOPE = "ciam:introspect"
@@ -104,10 +108,40 @@ def _visible(token, caller) -> bool:
 
 
 def _lookup_access(digest: str, caller) -> dict | None:
-    token = AccessToken.objects.select_related("application").filter(token_checksum=digest).first()
-    if token is None or not _visible(token, caller):
+    """One indexed join, without the ORM's per-query compilation (the hot path of resource servers)."""
+    tokens, clients = AccessToken._meta.db_table, Client._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.application_id, t.user_id, t.scope, t.expires, t.created, c.client_id, c.audience, "
+            f"c.is_active FROM {tokens} t JOIN {clients} c ON c.id = t.application_id "
+            "WHERE t.token_checksum = %s",
+            [digest],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return _access(token)
+    application_id, user_id, scope, expires, created, client_id, audience, active = row
+    if timezone.is_naive(expires):  # SQLite hands raw queries naive UTC datetimes
+        expires, created = (timezone.make_aware(v, UTC) for v in (expires, created))
+    if caller is not None and not may_introspect_any(caller) and application_id != caller.pk:
+        return None
+    if not active or expires <= timezone.now():
+        return None
+    if isinstance(audience, str):
+        audience = json.loads(audience)
+    return {
+        "active": True,
+        "client_id": client_id,
+        "scope": scope,
+        "sub": str(uuid.UUID(str(user_id))) if user_id else client_id,
+        "exp": _ts(expires),
+        "iat": _ts(created),
+        "nbf": _ts(created),
+        "iss": settings.CIAM_ISSUER,
+        "aud": list(audience) or [client_id],
+        "token_type": "Bearer",
+        "token_use": "access_token",
+    }
 
 
 def _lookup_refresh(digest: str, caller) -> dict | None:
