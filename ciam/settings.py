@@ -265,7 +265,8 @@ CORS_PREFLIGHT_MAX_AGE = 600
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# English-only pages; translation machinery would cost on every request for nothing.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"

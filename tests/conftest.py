@@ -195,3 +195,13 @@ def live_issuer(live_server, settings):
     settings.CIAM_ISSUER = live_server.url
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
     return live_server.url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    # Each test starts as a fresh process would: no remembered signing key or discovery document.
+    from ciam.oauth import keys, views
+
+    keys.forget_current_key()
+    views._DISCOVERY = None
+    yield

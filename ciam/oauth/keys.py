@@ -6,6 +6,7 @@ request parses a key; the question "which kid is current" is one indexed query.
 """
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +21,10 @@ from ciam.oauth.models import SigningKey
 
 # kid -> parsed private key. Keys are immutable once stored, so this never goes stale.
 _PARSED: dict[str, jwk.JWK] = {}
+# The key that signs, remembered briefly: after a rotation elsewhere this process signs with the
+# previous key for at most this long, which is harmless (it stays published in the JWKS).
+CURRENT_KEY_TTL = 5.0
+_current: tuple[float, "LoadedKey"] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def rotate_signing_keys(*, algorithm: str | None = None) -> SigningKey:
     SigningKey.objects.filter(retired_at__isnull=True).exclude(pk=new_key.pk).update(
         retired_at=now, publish_until=publish_until
     )
+    forget_current_key()
     return new_key
 
 
@@ -92,6 +98,10 @@ def _load(record: SigningKey) -> LoadedKey:
 
 def current_signing_key() -> LoadedKey:
     """The key that signs now; created on first use if the deployment has none yet."""
+    global _current
+    now = time.monotonic()
+    if _current is not None and now - _current[0] < CURRENT_KEY_TTL:
+        return _current[1]
     record = (
         SigningKey.objects.filter(retired_at__isnull=True)
         .only("kid", "algorithm", "private_jwk_encrypted")
@@ -100,7 +110,15 @@ def current_signing_key() -> LoadedKey:
     )
     if record is None:
         record = create_signing_key()
-    return _load(record)
+    loaded = _load(record)
+    _current = (now, loaded)
+    return loaded
+
+
+def forget_current_key() -> None:
+    """Drop this process's memory of the signing key (after a rotation made here)."""
+    global _current
+    _current = None
 
 
 def verification_key(kid: str) -> LoadedKey | None:

@@ -65,9 +65,24 @@ def error_page(request: HttpRequest, error: str, description: str, *, status: in
 # --- Discovery ---------------------------------------------------------------------------------
 
 
+_DISCOVERY: tuple[float, tuple, dict] | None = None
+DISCOVERY_TTL = 60.0
+
+
 @require_GET
 def discovery(request: HttpRequest) -> JsonResponse:
-    """OpenID Connect Discovery 1.0 and RFC 8414 metadata."""
+    """OpenID Connect Discovery 1.0 and RFC 8414 metadata (built at most once a minute per process)."""
+    global _DISCOVERY
+    inputs = (settings.CIAM_ISSUER, settings.CIAM_DCR_ENABLED, tuple(settings.CIAM_EXTRA_SCOPES))
+    if _DISCOVERY is None or _DISCOVERY[1] != inputs or time.monotonic() - _DISCOVERY[0] > DISCOVERY_TTL:
+        _DISCOVERY = (time.monotonic(), inputs, _discovery_document())
+    response = JsonResponse(_DISCOVERY[2])
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _discovery_document() -> dict:
     from ciam.oauth.keys import current_signing_key
 
     algorithm = current_signing_key().algorithm
@@ -105,10 +120,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
     }
     if settings.CIAM_DCR_ENABLED:
         document["registration_endpoint"] = _url("oauth:register")
-    response = JsonResponse(document)
-    response["Cache-Control"] = "public, max-age=300"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return document
 
 
 @require_GET
