@@ -89,6 +89,15 @@ def write_report(results: dict, folder: Path) -> None:
                 f"| {growth[f'rows_{size}']:,} | {_f(cc['rps'], 0)} | {_f(cc['p99'], 2)} | "
                 f"{_f(intro['rps'], 0)} | {_f(intro['p99'], 2)} |"
             )
+        if growth.get("introspection_plan"):
+            lines += [
+                "",
+                "PostgreSQL's plan for the introspection lookup at 1,000,000 rows:",
+                "",
+                "```",
+                growth["introspection_plan"],
+                "```",
+            ]
         during = growth["during_janitor"]
         lines += [
             "",
@@ -97,6 +106,9 @@ def write_report(results: dict, folder: Path) -> None:
             f"p99 {_f(during['p99'], 2)} ms, {during['errors']} errors.",
         ]
     lines += ["", "## Ratios to the peer", "", "![ratios](ratios.png)", ""]
+    notes = folder / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text()]
     (folder / "REPORT.md").write_text("\n".join(lines) + "\n")
     _chart(results, folder / "ratios.png")
 
