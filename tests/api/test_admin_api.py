@@ -11,7 +11,7 @@ from ciam.audit.models import AuditEvent
 from ciam.console.services import admin_token_create, admin_token_revoke
 from clients.models import Client
 from clients.services import client_create
-from tests.conftest import basic, form_post
+from tests.conftest import form_post
 from tests.oauth.test_token_endpoint import cc
 
 pytestmark = pytest.mark.django_db
@@ -369,4 +369,3 @@ def test_admin_introspection_over_the_api_takes_a_form(api, m2m_client):
     assert form_post(api, "/admin/oauth2/introspect", {"token": token}).json()["active"] is True
     assert call(api, "post", "/admin/oauth2/introspect", {"token": token}).status_code == 415
     assert form_post(api, "/admin/oauth2/introspect", {}).status_code == 400
-    assert basic("a", "b")  # (helper import kept for the module's other tests)
