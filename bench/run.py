@@ -503,6 +503,11 @@ def growth(ciam: Service, base: str, scenarios: dict, database: str, env: dict, 
             out[f"{name}_{size}"] = measure(
                 ciam, base, scenarios[name], f"growth-{name}-{size}", duration=short
             )
+    out["introspection_plan"] = psql(
+        "EXPLAIN SELECT t.application_id FROM oauth_accesstoken t JOIN clients_client c ON c.id = t.application_id "
+        f"WHERE t.token_checksum = '{'0' * 64}'",
+        database,
+    )
 
     expired = psql(
         f"UPDATE oauth_accesstoken SET expires = now() - interval '1 day' WHERE application_id IN ({bulk}) "
