@@ -237,6 +237,24 @@ X_FRAME_OPTIONS = "DENY"
 
 # Strict CSP: only our own scripts, styles and images; never framed (clickjacking).
 CONTENT_SECURITY_POLICY = {
+    # JSON-only protocol and API paths carry no document to protect (the docs page keeps its CSP).
+    "EXCLUDE_URL_PREFIXES": (
+        "/oauth2/token",
+        "/oauth2/introspect",
+        "/oauth2/revoke",
+        "/oauth2/device/auth",
+        "/oauth2/register",
+        "/userinfo",
+        "/.well-known/",
+        "/health/",
+        "/version",
+        "/admin/clients",
+        "/admin/oauth2/",
+        "/admin/keys/",
+        "/admin/identities",
+        "/admin/version",
+        "/admin/openapi.json",
+    ),
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
@@ -248,7 +266,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
         "base-uri": [NONE],
         "object-src": [NONE],
-    }
+    },
 }
 
 # CORS for browser-based clients (SPAs): only on protocol endpoints, and only for an origin that
