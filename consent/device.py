@@ -40,11 +40,10 @@ def _too_many_wrong_codes(request: HttpRequest) -> bool:
 
 
 def _consent_page(request, grant: DeviceGrant, client: Client, form, *, status: int = 200) -> HttpResponse:
-    from consent.views import _scope_rows
+    from consent.views import scope_rows
 
-    requested = grant.scope.split()
-    ticked = set(request.POST.getlist("grant_scope")) if "allow" in request.POST else set(requested)
-    rows = [{**row, "checked": row["fixed"] or row["name"] in ticked} for row in _scope_rows(requested)]
+    ticked = set(request.POST.getlist("grant_scope")) if "allow" in request.POST else None
+    rows = scope_rows(grant.scope.split(), ticked)
     return render(
         request,
         "consent/consent.html",

@@ -160,9 +160,20 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return render(request, "consent/logout.html")
 
 
-def _scope_rows(scopes: list[str]) -> list[dict]:
+def scope_rows(requested: list[str], ticked: set[str] | None = None) -> list[dict]:
+    """The consent page's checkboxes: every requested scope in plain words, `openid` fixed; ticked
+    as the person left them (all of them on first display)."""
     descriptions = known_scopes()
-    return [{"name": s, "description": descriptions.get(s, s), "fixed": s == "openid"} for s in scopes]
+    ticked = set(requested) if ticked is None else ticked
+    return [
+        {
+            "name": s,
+            "description": descriptions.get(s, s),
+            "fixed": s == "openid",
+            "checked": s == "openid" or s in ticked,
+        }
+        for s in requested
+    ]
 
 
 @csrf_protect
@@ -184,7 +195,6 @@ def consent_view(request: HttpRequest) -> HttpResponse:
         flows.discard(request, challenge)
         return error_page(request, "invalid_client", "This application is no longer available.")
     requested = pending["scopes"]
-    previous = selectors.consent_for(user=request.user, client=client)
     form = ConsentForm(
         request.POST or None,
         requested_scopes=requested,
@@ -208,8 +218,9 @@ def consent_view(request: HttpRequest) -> HttpResponse:
             )
             return flows.issue_code(request, scopes=granted, credentials=credentials)
         status = 400
-    ticked = set(request.POST.getlist("grant_scope")) if request.method == "POST" else set(requested)
-    rows = [{**row, "checked": row["fixed"] or row["name"] in ticked} for row in _scope_rows(requested)]
+    rows = scope_rows(
+        requested, set(request.POST.getlist("grant_scope")) if request.method == "POST" else None
+    )
     return render(
         request,
         "consent/consent.html",
@@ -218,7 +229,6 @@ def consent_view(request: HttpRequest) -> HttpResponse:
             "client": client,
             "scope_rows": rows,
             "challenge": challenge,
-            "previously_granted": previous.scopes if previous else [],
         },
         status=status,
     )
