@@ -60,6 +60,14 @@ class CiamValidator(OAuth2Validator):
         request.client = client if client is not None and client.is_usable(request) else None
         return request.client
 
+    def _extract_basic_auth(self, request):
+        auth = super()._extract_basic_auth(request)
+        if auth is not None and not auth.isascii():
+            # base64 is ASCII; anything else is malformed credentials, which must fail as such
+            # (the toolkit's decoder would raise ValueError, a 500). "!" decodes to no credentials.
+            return "!"
+        return auth
+
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
         # Stored secrets are always hashes. An empty or unknown-format value never matches:
         # no plaintext comparison (the toolkit falls back to one).

@@ -218,3 +218,17 @@ def test_bad_basic_credentials_never_500(m2m_client):
         DjangoClient(), "/oauth2/introspect", {"token": "x"}, HTTP_AUTHORIZATION=basic("\x00", "\x00")
     )
     assert assert_oauth_error(response, 400, 401)["error"] in {"invalid_client", "invalid_request"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/device/auth"]
+)
+def test_a_non_ascii_basic_header_is_invalid_client_not_a_500(m2m_client, path):
+    # Found by the property-based tests: base64 of non-ASCII text made the toolkit raise ValueError.
+    response = form_post(
+        DjangoClient(),
+        path,
+        {"grant_type": "client_credentials", "token": "x"},
+        HTTP_AUTHORIZATION="Basic é☃".encode().decode("latin-1"),
+    )
+    assert_oauth_error(response, 400, 401)
