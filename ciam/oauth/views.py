@@ -23,6 +23,7 @@ from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import jwks
 from ciam.oauth.responses import oauth_endpoint, oauth_error
 from ciam.oauth.scopes import known_scopes
+from clients.models import Client
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +397,17 @@ class LogoutView(RPInitiatedLogoutView):
             raise InvalidOIDCClientError()
         if not application.post_logout_redirect_uri_allowed(post_logout_redirect_uri):
             raise InvalidOIDCRedirectURIError("This address is not registered for this application.")
+
+    def get_request_application(self, id_token, client_id):
+        # The toolkit's .get() raises DoesNotExist (a 500) for an unknown client_id.
+        from oauth2_provider.exceptions import InvalidOIDCClientError
+
+        if client_id:
+            client = Client.objects.filter(client_id=str(client_id)[:255]).first()
+            if client is None:
+                raise InvalidOIDCClientError()
+            return client
+        return id_token.application if id_token else None
 
     def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None):
         user = token_user or self.request.user

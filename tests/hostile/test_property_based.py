@@ -3,6 +3,7 @@ values, wrong methods and content types, bytes that are not UTF-8. Every answer 
 6749 error for the protocol endpoints, the error page for the authorization endpoint), never a
 500, and a refused request changes nothing in the database."""
 
+import os
 from urllib.parse import quote_from_bytes
 
 import pytest

@@ -202,3 +202,13 @@ def test_logout_without_a_hint_asks_for_confirmation(flow):
     response = flow.web.get("/oauth2/sessions/logout")
     assert response.status_code == 200
     assert b"Sign out" in response.content
+
+
+def test_logout_with_an_unknown_client_id_is_a_400_page_not_a_500(flow):
+    # Found by the property-based tests: the toolkit's lookup raised DoesNotExist.
+    response = flow.web.get(
+        "/oauth2/sessions/logout",
+        {"client_id": "c-nope", "post_logout_redirect_uri": "https://app.example.com/bye"},
+    )
+    assert response.status_code == 400
+    assert "Location" not in response
