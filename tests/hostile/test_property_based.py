@@ -18,10 +18,12 @@ from consent.models import Consent
 
 pytestmark = pytest.mark.django_db
 
+# CI replays the same examples every run (derandomized); a developer's run explores new ones.
 HYPOTHESIS = settings(
     max_examples=40,
     deadline=None,
     database=None,
+    derandomize=os.environ.get("CI") == "true",
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
