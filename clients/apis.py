@@ -1,6 +1,7 @@
 """Admin REST API for clients, in Ory Hydra v2's dialect (paths, JSON, status codes)."""
 
 import jsonpatch
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -103,14 +104,29 @@ class ClientDetailApi(AdminApiView):
                 )
             if op["path"].rstrip("/") in {"/client_id", "/id"}:
                 raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
-        document = client_json(client)
-        try:
-            patched = jsonpatch.apply_patch(document, operations)
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
-            raise serializers.ValidationError({"": f"The patch cannot be applied: {exc}"}) from exc
-        fields, _, secret = split_client_body(patched)
-        changed = {k: v for k, v in fields.items() if document.get(k) != v}
-        result = client_update(client=client, client_secret=secret, **self.who(), **changed)
+        # Read, patch and write under the row lock: two patches sent at once (each adding a
+        # redirect URI, say) both land instead of the second overwriting the first.
+        with transaction.atomic():
+            client = Client.objects.select_for_update().get(pk=client.pk)
+            document = client_json(client)
+            try:
+                patched = jsonpatch.apply_patch(document, operations)
+            except (
+                jsonpatch.JsonPatchException,
+                jsonpatch.JsonPointerException,
+                TypeError,
+                ValueError,
+            ) as exc:
+                raise serializers.ValidationError({"": f"The patch cannot be applied: {exc}"}) from exc
+            fields, _, secret = split_client_body(patched)
+            changed = {k: v for k, v in fields.items() if document.get(k) != v}
+            result = client_update(
+                client=client,
+                client_secret=secret,
+                expected_revision=client.revision,
+                **self.who(),
+                **changed,
+            )
         return Response(client_json(result.client, secret=result.client_secret))
 
     @extend_schema(operation_id="deleteOAuth2Client", responses={204: None})

@@ -37,6 +37,14 @@ from ciam.oauth.tokens import new_authorization_code
 _CACHED_GRANT = "_ciam_grant"
 
 
+class RefreshTokenReused(errors.InvalidGrantError):
+    """A refresh token presented again after it was rotated (the family must be revoked)."""
+
+    def __init__(self, token_family, request):
+        super().__init__(description="The refresh token has already been used.", request=request)
+        self.token_family = token_family
+
+
 class CiamValidator(OAuth2Validator):
     # Claim -> the scope that releases it (copied, never mutating the toolkit's class dict).
     oidc_claim_scope = {
@@ -284,7 +292,13 @@ class CiamValidator(OAuth2Validator):
         if request.grant_type == "client_credentials":
             # One INSERT, atomic by itself: no BEGIN/COMMIT round trips on the busiest grant.
             return self._save_bearer_token(token, request, *args, **kwargs)
-        return super().save_bearer_token(token, request, *args, **kwargs)
+        try:
+            return super().save_bearer_token(token, request, *args, **kwargs)
+        except RefreshTokenReused as exc:
+            # Another request rotated this refresh token while this one was validating it: that
+            # is reuse too. The failed transaction rolled back, so revoke the family now.
+            RefreshToken.revoke_family(exc.token_family)
+            raise
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if "refresh_token" in token and not request.client.allows_grant_type("refresh_token"):
@@ -295,9 +309,7 @@ class CiamValidator(OAuth2Validator):
             # Lock the row: of concurrent uses of one refresh token, exactly one rotates it.
             live = RefreshToken.objects.select_for_update().filter(pk=previous.pk, revoked__isnull=True)
             if not live.exists():
-                raise errors.InvalidGrantError(
-                    description="The refresh token has already been used.", request=request
-                )
+                raise RefreshTokenReused(previous.token_family, request)
             request.ciam_token_family = previous.token_family
         saved = super()._save_bearer_token(token, request, *args, **kwargs)
         record_issuance()
