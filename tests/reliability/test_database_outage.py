@@ -6,22 +6,15 @@ stopping the database the rest of the suite uses.
 """
 
 import contextlib
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 
 from tests.conftest import basic
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.reliability.servers import Server, free_port, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,12 +23,6 @@ pytestmark = [
         reason="an outage of PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Relay:
@@ -90,55 +77,16 @@ class Relay:
                     sock.shutdown(socket.SHUT_RDWR)
 
 
-def wait_until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    return False
-
-
 @pytest.fixture(params=[False, True], ids=["default", "health-checks"])
 def server_behind_relay(request):
     db = connection.settings_dict
     relay = Relay((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
     relay.restore()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    user = db["USER"] or "postgres"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CIAM_")},
-        "DATABASE_URL": f"postgres://{user}@127.0.0.1:{relay.port}/{db['NAME']}",
-        "DATABASE_CONN_MAX_AGE": "600",  # persistent connections: the hard case for recovery
-        "DATABASE_HEALTH_CHECKS": "true" if request.param else "false",
-        "DEBUG": "false",
-        "SECRET_KEY": settings.SECRET_KEY,  # the client secrets' pepper derives from it
-        "CIAM_ISSUER": base,
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "ciam.wsgi:application"]
-        + ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = Server(db_port=relay.port, DATABASE_HEALTH_CHECKS="true" if request.param else "false")
     try:
-        assert wait_until(lambda: requests.get(f"{base}/health/alive", timeout=2).ok), "server did not start"
-        yield base, relay, request.param
+        yield server.url, relay, request.param
     finally:
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+        output = server.stop()
         relay.cut()
     assert "Internal Server Error" not in output, output  # Django's log line for a 500
 
