@@ -5,6 +5,7 @@ are safe (embedded SQLite under var/, DEBUG on, localhost issuer); with DEBUG of
 SECRET_KEY or CIAM_ISSUER stops start-up with a message naming the variable.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -226,6 +227,16 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_COOKIES = env_bool("CIAM_SECURE_COOKIES", CIAM_ISSUER_IS_HTTPS)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+# Proxies (addresses or networks) whose X-Forwarded-For is believed, for the caller's IP address
+# (throttling, audit). Empty: the direct peer is the caller.
+CIAM_TRUSTED_PROXIES = env_list("CIAM_TRUSTED_PROXIES", [])
+for _proxy in CIAM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"CIAM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network ({exc})."
+        ) from exc
 if env_bool("CIAM_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True

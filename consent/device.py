@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from ciam.audit.models import AuditEvent
 from ciam.audit.services import audit_record
+from ciam.clientip import client_ip
 from ciam.oauth.device import device_decide, pending_grant_for_user_code
 from ciam.oauth.models import DeviceGrant
 from clients.models import Client
@@ -29,7 +30,7 @@ WRONG_CODE_WINDOW = timedelta(minutes=10)
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 def _too_many_wrong_codes(request: HttpRequest) -> bool:

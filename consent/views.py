@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ciam.audit.services import audit_record
+from ciam.clientip import client_ip
 from ciam.oauth import flows
 from ciam.oauth.scopes import known_scopes
 from ciam.oauth.views import error_page
@@ -37,12 +38,6 @@ from consent.services import (
     normalize_email,
     user_register,
 )
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address. Behind a proxy, Django's SECURE_PROXY_SSL_HEADER setup applies and
-    REMOTE_ADDR is whatever the WSGI server reports (gunicorn honours --forwarded-allow-ips)."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _query_param(url: str, name: str) -> str:

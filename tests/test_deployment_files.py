@@ -16,9 +16,8 @@ def compose_command() -> list[str]:
     return ["docker", "compose"]
 
 
-def test_the_compose_file_validates():
-    env = {**os.environ, "SECRET_KEY": "x" * 50}
-    result = subprocess.run(
+def compose_config(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [*compose_command(), "-f", "docker-compose.yml", "config"],
         cwd=ROOT,
         env=env,
@@ -26,24 +25,41 @@ def test_the_compose_file_validates():
         text=True,
         timeout=60,
     )
+
+
+def test_the_compose_file_validates():
+    env = {**os.environ, "SECRET_KEY": "x" * 50}
+    result = compose_config(env)
     assert result.returncode == 0, result.stderr
     config = result.stdout
-    for service in ("db:", "migrate:", "app:"):
+    for service in ("db:", "migrate:", "app:", "proxy:"):
         assert service in config
     assert "service_completed_successfully" in config
     assert "manage.py migrate" in config
+    assert re.search(r"replicas: 2\b", config)  # several app replicas by default
+    assert "nginx" in config and "deploy/nginx.conf" in config
+    assert "published: 8000" in config or "8000:80" in config  # only the proxy publishes a port
+
+
+def test_the_compose_file_takes_a_replica_count():
+    env = {**os.environ, "SECRET_KEY": "x" * 50, "CIAM_REPLICAS": "5"}
+    result = compose_config(env)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"replicas: 5\b", result.stdout)
+
+
+def test_the_proxy_forwards_what_the_app_trusts():
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_pass http://$app;" in nginx and "set $app app:8000;" in nginx
+    assert "resolver 127.0.0.11" in nginx  # new replicas join without a restart
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in nginx
+    assert "X-Forwarded-Proto $scheme" in nginx  # overwritten, never passed through
+    assert "proxy_set_header Host $http_host" in nginx
 
 
 def test_the_compose_file_refuses_to_start_without_a_secret_key():
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    result = subprocess.run(
-        [*compose_command(), "-f", "docker-compose.yml", "config"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = compose_config(env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 

@@ -18,6 +18,7 @@ from oauth2_provider.views.oidc import RPInitiatedLogoutView
 from oauthlib.common import Request as OAuthlibRequest
 
 from ciam.audit.services import audit_record
+from ciam.clientip import client_ip
 from ciam.oauth import flows
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import jwks
@@ -417,7 +418,7 @@ class LogoutView(RPInitiatedLogoutView):
                 actor=user,
                 subject=user.email,
                 client_id=application.client_id if application else "",
-                ip_address=self.request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(self.request),
             )
         return super().do_logout(application, post_logout_redirect_uri, state, token_user)
 
