@@ -212,6 +212,8 @@ CIAM_LOGIN_MAX_FAILURES = env_int("CIAM_LOGIN_MAX_FAILURES", 5, minimum=1)
 CIAM_LOGIN_FAILURE_WINDOW = env_int("CIAM_LOGIN_FAILURE_WINDOW", 600, minimum=10)
 CIAM_LOGIN_LOCKOUT = env_int("CIAM_LOGIN_LOCKOUT", 900, minimum=10)
 CIAM_LOGIN_IP_MAX_FAILURES = env_int("CIAM_LOGIN_IP_MAX_FAILURES", 20, minimum=1)
+# Refused admin API credentials per address within CIAM_LOGIN_FAILURE_WINDOW before 429s.
+CIAM_ADMIN_AUTH_MAX_FAILURES = env_int("CIAM_ADMIN_AUTH_MAX_FAILURES", 10, minimum=1)
 # Whether people may create their own accounts at /registration.
 CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
 

@@ -27,6 +27,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_admin_auth_throttle(settings):
+    # Many tests send refused admin credentials from 127.0.0.1 on purpose; the throttle has its
+    # own tests (tests/api/test_admin_auth_throttle.py), which set the limit they exercise.
+    settings.CIAM_ADMIN_AUTH_MAX_FAILURES = 10_000
+
+
+@pytest.fixture(autouse=True)
 def _count_every_token(settings):
     # The dashboard's issuance counter flushes at once in tests (in production: every 2 s).
     settings.CIAM_STATS_FLUSH_SECONDS = 0

@@ -25,3 +25,19 @@ class AdminToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class AdminAuthFailure(models.Model):
+    """A refused admin API credential, counted per caller address to throttle token guessing.
+
+    In the database, so every app process sees the same count. No part of the token is kept.
+    """
+
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip_address", "at"], name="admin_auth_failure_ip_at")]
+
+    def __str__(self) -> str:
+        return f"refused admin credential from {self.ip_address or 'unknown'} at {self.at:%Y-%m-%d %H:%M:%S}"

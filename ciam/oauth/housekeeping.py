@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from ciam.console.models import AdminAuthFailure
 from ciam.oauth.models import AccessToken, DeviceGrant, Grant, IDToken, RefreshToken, TokenIssuance
 from clients.models import Client
 from consent.models import AccountLock, Consent, LoginFailure
@@ -47,6 +48,9 @@ def purgeable(*, keep: timedelta = timedelta(0)) -> dict[str, QuerySet]:
             at__lt=cutoff - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
         ),
         "expired lockouts": AccountLock.objects.filter(until__lt=cutoff),
+        "admin API auth failures": AdminAuthFailure.objects.filter(
+            at__lt=cutoff - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
+        ),
         "issuance counters": TokenIssuance.objects.filter(hour__lt=cutoff - timedelta(days=8)),
         "sessions": Session.objects.filter(expire_date__lt=cutoff),
     }
