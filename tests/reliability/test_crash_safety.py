@@ -119,7 +119,9 @@ def test_sigkill_under_load_loses_no_acknowledged_token_or_client(m2m_client):
             server.stop()
 
     assert len(load.tokens) > 50 and load.clients, (len(load.tokens), len(load.clients))
-    print(f"acknowledged: {len(load.tokens)} tokens, {len(load.clients)} clients; {load.failures} refused calls")
+    print(
+        f"acknowledged: {len(load.tokens)} tokens, {len(load.clients)} clients; {load.failures} failed calls"
+    )
     restarted = Server(workers=2)
     try:
         web = requests.Session()
