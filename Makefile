@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps bench lint format clean
+.PHONY: run test install system-deps bench lint format clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ run: install
 # database and pytest-django can drop it.
 test: install system-deps
 	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make soak: minutes of mixed load with faults (SIGKILLed workers, a database outage); bench/SOAK.md
+soak: install
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 ## make bench: the benchmark harness (PostgreSQL on 127.0.0.1, wrk, node); writes bench/REPORT.md
 bench: install

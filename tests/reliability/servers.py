@@ -1,9 +1,11 @@
 """Start the production server (gunicorn, DEBUG off) on the test database, as a deployment would."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,20 +37,24 @@ def wait_until(predicate, timeout: float = 30.0) -> bool:
 class Server:
     """One app process (gunicorn with `workers` workers) serving the test database."""
 
-    def __init__(self, *, db_port: int | None = None, workers: int = 2, **env: str):
-        """`db_port`: reach the database through a relay on 127.0.0.1:db_port instead."""
-        db = connection.settings_dict
-        host = "127.0.0.1" if db_port else db["HOST"] or "127.0.0.1"
+    def __init__(self, *, db_port: int | None = None, workers: int = 2, database_url: str = "", **env: str):
+        """`db_port`: reach the test database through a relay on 127.0.0.1:db_port instead.
+        `database_url` and env["SECRET_KEY"]: serve another database (bench/soak.py)."""
+        if not database_url:
+            db = connection.settings_dict
+            host = "127.0.0.1" if db_port else db["HOST"] or "127.0.0.1"
+            database_url = (
+                f"postgres://{db['USER'] or 'postgres'}@{host}:{db_port or db['PORT'] or 5432}/{db['NAME']}"
+            )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CIAM_")},
-            "DATABASE_URL": (
-                f"postgres://{db['USER'] or 'postgres'}@{host}:{db_port or db['PORT'] or 5432}/{db['NAME']}"
-            ),
+            "DATABASE_URL": database_url,
             "DATABASE_CONN_MAX_AGE": "600",
             "DEBUG": "false",
-            "SECRET_KEY": settings.SECRET_KEY,  # the client secrets' pepper derives from it
+            # The client secrets' pepper derives from it: the tests' own, unless given.
+            "SECRET_KEY": env.get("SECRET_KEY") or settings.SECRET_KEY,
             "CIAM_ISSUER": self.url,
             "ALLOWED_HOSTS": "127.0.0.1",
             **env,
@@ -71,3 +77,55 @@ class Server:
             self.process.kill()
             self.output, _ = self.process.communicate()
         return self.output
+
+
+class Relay:
+    """Forwards 127.0.0.1:port to the database; `cut()` is the outage, `restore()` its end."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target, self.port = target, free_port()
+        self.sockets: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self.listener is not None:
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
+            self.listener.close()
+            self.listener = None
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                downstream, _ = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(self.target)
+            self.sockets += [downstream, upstream]
+            for a, b in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)

@@ -5,16 +5,12 @@ The server (gunicorn, DEBUG off) reaches PostgreSQL through a TCP relay that thi
 stopping the database the rest of the suite uses.
 """
 
-import contextlib
-import socket
-import threading
-
 import pytest
 import requests
 from django.db import connection
 
 from tests.conftest import basic
-from tests.reliability.servers import Server, free_port, wait_until
+from tests.reliability.servers import Relay, Server, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -23,58 +19,6 @@ pytestmark = [
         reason="an outage of PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
     ),
 ]
-
-
-class Relay:
-    """Forwards 127.0.0.1:port to the database; `cut()` is the outage, `restore()` its end."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target, self.port = target, free_port()
-        self.sockets: list[socket.socket] = []
-        self.listener: socket.socket | None = None
-
-    def restore(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        if self.listener is not None:
-            with contextlib.suppress(OSError):
-                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
-            self.listener.close()
-            self.listener = None
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-        self.sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                downstream, _ = listener.accept()
-            except OSError:
-                return  # cut
-            upstream = socket.create_connection(self.target)
-            self.sockets += [downstream, upstream]
-            for a, b in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture(params=[False, True], ids=["default", "health-checks"])
