@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ciam.settings")
 
-from tests.reliability.servers import Relay, Server, wait_until  # noqa: E402
+from tests.reliability.servers import Relay, Server, wait_until, workers_of  # noqa: E402
 
 SECRET_KEY = "soak-" + "s" * 50
 
@@ -58,11 +58,6 @@ made = client_create(actor_label="soak", client_name="soak", grant_types=["clien
 print(json.dumps({"client_id": made.client.client_id, "secret": made.client_secret,
                   "admin": admin_token_create(actor=None, name="soak")[1]}))
 """
-
-
-def workers_of(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
 class Load:

@@ -29,10 +29,6 @@ MAX_WRONG_CODES = 10
 WRONG_CODE_WINDOW = timedelta(minutes=10)
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
-
-
 def _too_many_wrong_codes(request: HttpRequest) -> bool:
     since = timezone.now() - WRONG_CODE_WINDOW
     return AuditEvent.objects.filter(
@@ -81,7 +77,7 @@ def device_view(request: HttpRequest) -> HttpResponse:
     grant = pending_grant_for_user_code(form.cleaned_data["user_code"])
     client = Client.objects.filter(client_id=grant.client_id, is_active=True).first() if grant else None
     if grant is None or client is None:
-        audit_record(event="device.code_invalid", actor=request.user, ip_address=_ip(request))
+        audit_record(event="device.code_invalid", actor=request.user, ip_address=client_ip(request))
         form.add_error("user_code", "That code is not valid or has expired. Check the code on your device.")
         return render(request, "consent/device.html", {"form": form}, status=400)
     challenge = secrets.token_urlsafe(24)
@@ -118,7 +114,7 @@ def _decide(request: HttpRequest) -> HttpResponse:
     form = ConsentForm(data, requested_scopes=grant.scope.split())
     if "deny" in request.POST:
         device_decide(grant=grant, user=request.user, allow=False, scopes=[], auth_context={})
-        consent_deny_record(user=request.user, client=client, ip_address=_ip(request))
+        consent_deny_record(user=request.user, client=client, ip_address=client_ip(request))
         request.session.pop(_SESSION_KEY, None)
         return render(request, "consent/device_done.html", {"client": client, "allowed": False})
     if not form.is_valid():
@@ -133,7 +129,7 @@ def _decide(request: HttpRequest) -> HttpResponse:
             client=client,
             scopes=granted,
             remember=form.cleaned_data["remember"],
-            ip_address=_ip(request),
+            ip_address=client_ip(request),
         )
     request.session.pop(_SESSION_KEY, None)
     return render(

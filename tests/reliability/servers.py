@@ -34,6 +34,12 @@ def wait_until(predicate, timeout: float = 30.0) -> bool:
     return False
 
 
+def workers_of(pid: int) -> list[int]:
+    """The gunicorn workers of a master process (Linux)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
 class Server:
     """One app process (gunicorn with `workers` workers) serving the test database."""
 

@@ -12,7 +12,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,7 +21,7 @@ from ciam.audit.models import AuditEvent
 from ciam.console.services import admin_token_create
 from clients.models import Client
 from tests.conftest import basic
-from tests.reliability.servers import Server
+from tests.reliability.servers import Server, workers_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,11 +30,6 @@ pytestmark = [
         reason="the production server on PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
     ),
 ]
-
-
-def workers_of(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
 class Load:
