@@ -44,16 +44,22 @@ def login_throttle(*, email: str, ip_address: str | None) -> Throttle | None:
     lock = AccountLock.objects.filter(email=normalize_email(email), until__gt=now).first()
     if lock is not None:
         return Throttle(retry_after=_seconds_until(lock.until), reason="account")
-    if ip_address:
-        window_start = now - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
-        recent = LoginFailure.objects.filter(ip_address=ip_address, at__gt=window_start)
-        if recent.count() >= settings.CIAM_LOGIN_IP_MAX_FAILURES:
-            oldest = recent.order_by("at").values_list("at", flat=True).first()
-            return Throttle(
-                retry_after=_seconds_until(oldest + timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)),
-                reason="ip",
-            )
-    return None
+    return ip_throttle(ip_address)
+
+
+def ip_throttle(ip_address: str | None) -> Throttle | None:
+    """Whether `ip_address` has had too many refused sign-ins or registrations lately."""
+    if not ip_address:
+        return None
+    window_start = timezone.now() - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
+    recent = LoginFailure.objects.filter(ip_address=ip_address, at__gt=window_start)
+    if recent.count() < settings.CIAM_LOGIN_IP_MAX_FAILURES:
+        return None
+    oldest = recent.order_by("at").values_list("at", flat=True).first()
+    return Throttle(
+        retry_after=_seconds_until(oldest + timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)),
+        reason="ip",
+    )
 
 
 @transaction.atomic
@@ -103,6 +109,25 @@ def account_unlock(*, email: str, actor: Any = None, actor_label: str = "") -> N
 
 
 # --- Registration -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def registration_refused_record(*, email: str, ip_address: str | None) -> None:
+    """A registration for an e-mail that already has an account.
+
+    Registration has to say so (it signs the new account in; there is no e-mail round trip that
+    could hide it), so such answers count against the caller's address like failed sign-ins
+    (CIAM_LOGIN_IP_MAX_FAILURES per window): nobody can test e-mail addresses in bulk. The
+    account itself is not counted towards a lock, which would let anyone lock others out.
+    """
+    LoginFailure.objects.create(email="", ip_address=ip_address)
+    audit_record(
+        event="registration.refused",
+        actor_label="anonymous",
+        subject=normalize_email(email),
+        ip_address=ip_address,
+        detail={"reason": "duplicate_email"},
+    )
 
 
 @transaction.atomic

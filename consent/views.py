@@ -32,10 +32,12 @@ from consent.services import (
     consent_deny_record,
     consent_grant,
     consent_revoke,
+    ip_throttle,
     login_failure_record,
     login_success_record,
     login_throttle,
     normalize_email,
+    registration_refused_record,
     user_register,
 )
 
@@ -61,9 +63,11 @@ def _throttled(request: HttpRequest, form, throttle: Throttle, template: str, co
         )
     else:
         message = (
-            f"Too many failed sign-ins from your network. Wait about {minutes} "
+            f"Too many failed attempts from your network. Wait about {minutes} "
             f"minute{'s' if minutes != 1 else ''} and try again."
         )
+    if not form.is_bound:
+        form.cleaned_data = {}  # nothing was checked: the form carries only this message
     form.add_error(None, message)
     response = render(request, template, {**context, "form": form}, status=429)
     response["Retry-After"] = str(throttle.retry_after)
@@ -127,15 +131,20 @@ def registration_view(request: HttpRequest) -> HttpResponse:
     context = {"next": next_url, "client": _client_for_next(next_url)}
     form = RegistrationForm(request.POST or None)
     if request.method == "POST":
+        ip = client_ip(request)
+        throttle = ip_throttle(ip)
+        if throttle is not None:
+            form = RegistrationForm(initial={"email": request.POST.get("email", "")[:254]})
+            return _throttled(request, form, throttle, "consent/registration.html", context)
         if form.is_valid():
             user = user_register(
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-                ip_address=client_ip(request),
+                email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip_address=ip
             )
             mark_signed_in(request, user, remember=False)
-            login_success_record(user=user, ip_address=client_ip(request))
+            login_success_record(user=user, ip_address=ip)
             return redirect(next_url)
+        if form.has_error("email", code="duplicate_email"):
+            registration_refused_record(email=request.POST.get("email", "")[:254], ip_address=ip)
         return render(request, "consent/registration.html", {**context, "form": form}, status=400)
     return render(request, "consent/registration.html", {**context, "form": form})
 

@@ -8,4 +8,7 @@ class OAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from ciam import redaction
         from ciam.oauth import cors  # noqa: F401 - connects the CORS signal handler
+
+        redaction.install()

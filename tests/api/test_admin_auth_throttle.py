@@ -19,6 +19,7 @@ def get(token, ip="203.0.113.5"):
     return DjangoClient(REMOTE_ADDR=ip).get("/admin/clients", HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
+@pytest.mark.security("admin-token-brute-force")
 def test_guessing_tokens_is_answered_429_after_the_limit(limit):
     real = admin_token_create(actor=None, name="ops")[1]
     for n in range(limit):
@@ -35,6 +36,7 @@ def test_guessing_tokens_is_answered_429_after_the_limit(limit):
     assert get(real, ip="198.51.100.20").status_code == 200
 
 
+@pytest.mark.security("admin-token-brute-force")
 def test_client_credentials_tokens_count_too(limit):
     for _ in range(limit):
         assert get("not-a-token-at-all").status_code == 401

@@ -186,18 +186,6 @@ def test_logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client(flo
     assert "_auth_user_id" not in flow.web.session
 
 
-def test_logout_refuses_an_unregistered_post_logout_redirect_uri(flow, confidential_client):
-    response = flow.web.get(
-        "/oauth2/sessions/logout",
-        {
-            "client_id": confidential_client.client.client_id,
-            "post_logout_redirect_uri": "https://evil.example/",
-        },
-    )
-    assert response.status_code == 400
-    assert "Location" not in response
-
-
 def test_logout_without_a_hint_asks_for_confirmation(flow):
     response = flow.web.get("/oauth2/sessions/logout")
     assert response.status_code == 200

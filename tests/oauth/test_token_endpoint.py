@@ -241,6 +241,7 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(flow, public_c
     )
 
 
+@pytest.mark.security("refresh-token-of-another-client")
 def test_a_refresh_token_of_one_client_cannot_be_used_by_another(flow, public_client, make_client):
     other = make_client(
         client_name="other",
