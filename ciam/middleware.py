@@ -48,3 +48,46 @@ class RejectNulBytesMiddleware:
                 return response
             return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class ProtocolFastLaneMiddleware:
+    """Serve the machine-to-machine JSON endpoints without the browser-page middleware.
+
+    The token, introspection, revocation and userinfo endpoints, discovery, JWKS and the health
+    checks never use a session, a cookie, CSRF (they are exempt), messages or htmx, and answer
+    JSON that no frame or CSP header protects. For these exact paths the view is called here, so
+    the middleware after this one (sessions, CSRF, authentication, messages, clickjacking, CSP,
+    htmx) is skipped; everything before it (security headers, CORS, static files, NUL bytes)
+    still runs. The host is still checked against ALLOWED_HOSTS, as CommonMiddleware would.
+    Any other path, including every page a person sees, takes the full stack.
+    """
+
+    PATHS = frozenset(
+        {
+            "/oauth2/token",
+            "/oauth2/introspect",
+            "/oauth2/revoke",
+            "/userinfo",
+            "/.well-known/openid-configuration",
+            "/.well-known/jwks.json",
+            "/health/alive",
+            "/health/ready",
+        }
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._matches: dict = {}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path not in self.PATHS:
+            return self.get_response(request)
+        request.get_host()  # DisallowedHost (a 400) for a host outside ALLOWED_HOSTS
+        match = self._matches.get(path)
+        if match is None:
+            from django.urls import resolve
+
+            match = self._matches[path] = resolve(path)
+        request.resolver_match = match
+        return match.func(request, *match.args, **match.kwargs)

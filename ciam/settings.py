@@ -128,6 +128,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ciam.middleware.RejectNulBytesMiddleware",
+    # Token, introspection, userinfo, discovery, JWKS, health: straight to the view from here.
+    "ciam.middleware.ProtocolFastLaneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

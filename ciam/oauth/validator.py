@@ -28,6 +28,7 @@ from jwcrypto.common import JWException
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from ciam.oauth import fastsql
 from ciam.oauth.clientcache import get_client
 from ciam.oauth.keys import current_signing_key, verification_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
@@ -328,8 +329,7 @@ class CiamValidator(OAuth2Validator):
             token_family=getattr(request, "ciam_token_family", None),
         )
         self._set_token_value(access_token, token["access_token"])
-        access_token.save()
-        return access_token
+        return fastsql.insert(access_token)
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         family = (
@@ -346,8 +346,7 @@ class CiamValidator(OAuth2Validator):
             auth_context=getattr(request, "ciam_auth_context", None) or {},
         )
         self._set_token_value(refresh_token, refresh_token_code)
-        refresh_token.save()
-        return refresh_token
+        return fastsql.insert(refresh_token)
 
     # --- OpenID Connect -------------------------------------------------------------------
 

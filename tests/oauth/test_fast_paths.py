@@ -1,0 +1,109 @@
+"""The hot paths' shortcuts keep the behaviour of the long way round.
+
+- ProtocolFastLaneMiddleware: the JSON protocol endpoints skip the browser-page middleware, but
+  still check the host, still get the security headers and CORS, and pages keep the full stack.
+- fastsql.insert: a token row written without the ORM's compiler is the row `save()` writes.
+"""
+
+import pytest
+from django.test import Client as DjangoClient
+
+from ciam.middleware import ProtocolFastLaneMiddleware
+from ciam.oauth import fastsql
+from ciam.oauth.models import AccessToken, RefreshToken
+from tests.oauth.test_token_endpoint import cc
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_fast_lane_serves_exactly_the_protocol_endpoints():
+    from django.urls import resolve
+
+    views = {path: resolve(path).url_name for path in ProtocolFastLaneMiddleware.PATHS}
+    assert views == {
+        "/oauth2/token": "token",
+        "/oauth2/introspect": "introspect",
+        "/oauth2/revoke": "revoke",
+        "/userinfo": "userinfo",
+        "/.well-known/openid-configuration": "discovery",
+        "/.well-known/jwks.json": "jwks",
+        "/health/alive": "health-alive",
+        "/health/ready": "health-ready",
+    }
+
+
+def test_fast_lane_answers_skip_sessions_but_keep_security_headers(m2m_client, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    web = DjangoClient()
+    response = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email")
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still ran
+    assert "Set-Cookie" not in response and "Cookie" not in response.get("Vary", "")
+    discovery = web.get("/.well-known/openid-configuration", secure=True)
+    assert discovery.status_code == 200 and "Strict-Transport-Security" in discovery
+    # A page still takes the whole stack: the session cookie, CSRF, frame and CSP headers.
+    page = web.get("/login")
+    assert "csrftoken" in page.cookies or "csrfmiddlewaretoken" in page.content.decode()
+    assert page["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in page
+
+
+def test_fast_lane_still_refuses_a_host_outside_allowed_hosts(m2m_client, settings):
+    settings.ALLOWED_HOSTS = ["id.example.com"]
+    response = DjangoClient().get("/.well-known/jwks.json", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert DjangoClient().get("/.well-known/jwks.json", HTTP_HOST="id.example.com").status_code == 200
+
+
+def test_fast_lane_keeps_cors_for_registered_origins_only(make_client):
+    make_client(
+        client_name="spa",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code"],
+        scope="openid",
+        redirect_uris=["https://spa.example.com/cb"],
+        allowed_cors_origins=["https://spa.example.com"],
+    )
+
+    def preflight(origin):
+        return DjangoClient().options(
+            "/oauth2/token", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+        )
+
+    assert preflight("https://spa.example.com")["Access-Control-Allow-Origin"] == "https://spa.example.com"
+    assert "Access-Control-Allow-Origin" not in preflight("https://evil.example")
+
+
+def test_fastsql_writes_the_row_save_would(m2m_client, user):
+    import hashlib
+
+    from django.utils import timezone
+    from oauth2_provider.models import set_token_value
+
+    def made(insert: bool, raw: str):
+        token = AccessToken(application=m2m_client.client, scope="email", expires=timezone.now(), resource=[])
+        set_token_value(token, raw)
+        if insert:
+            fastsql.insert(token)
+        else:
+            token.save()
+        return token
+
+    fast, slow = made(True, "ciam_at_fast"), made(False, "ciam_at_slow")
+    assert fast.pk and not fast._state.adding
+    rows = {t.pk: t for t in AccessToken.objects.filter(pk__in=[fast.pk, slow.pk])}
+    for field in ("token", "scope", "application_id", "resource", "user_id", "token_family"):
+        assert getattr(rows[fast.pk], field) == getattr(rows[slow.pk], field), field
+    assert rows[fast.pk].token == ""  # only the digest is stored
+    assert (
+        len(rows[fast.pk].token_checksum) == 64
+        and rows[fast.pk].token_checksum != rows[slow.pk].token_checksum
+    )
+    assert rows[fast.pk].created and rows[fast.pk].updated
+    assert AccessToken.objects.get(token_checksum=hashlib.sha256(b"ciam_at_fast").hexdigest()).pk == fast.pk
+    # A refresh token linked to it, the way rotation writes one.
+    refresh = RefreshToken(
+        user=user, application=m2m_client.client, access_token=fast, resource=[], auth_context={}
+    )
+    set_token_value(refresh, "ciam_rt_fast")
+    fastsql.insert(refresh)
+    assert RefreshToken.objects.get(pk=refresh.pk).access_token_id == fast.pk
