@@ -58,7 +58,8 @@ class ProtocolFastLaneMiddleware:
     JSON that no frame or CSP header protects. For these exact paths the view is called here, so
     the middleware after this one (sessions, CSRF, authentication, messages, clickjacking, CSP,
     htmx) is skipped; everything before it (security headers, CORS, static files, NUL bytes)
-    still runs. The host is still checked against ALLOWED_HOSTS, as CommonMiddleware would.
+    still runs. The host is still checked against ALLOWED_HOSTS and Content-Length is still set,
+    as CommonMiddleware would.
     Any other path, including every page a person sees, takes the full stack.
     """
 
@@ -90,4 +91,8 @@ class ProtocolFastLaneMiddleware:
 
             match = self._matches[path] = resolve(path)
         request.resolver_match = match
-        return match.func(request, *match.args, **match.kwargs)
+        response = match.func(request, *match.args, **match.kwargs)
+        if not response.streaming and "Content-Length" not in response:
+            # As CommonMiddleware would: keep-alive connections need the length.
+            response["Content-Length"] = str(len(response.content))
+        return response

@@ -39,6 +39,7 @@ def test_fast_lane_answers_skip_sessions_but_keep_security_headers(m2m_client, s
     assert response.status_code == 200
     assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still ran
     assert "Set-Cookie" not in response and "Cookie" not in response.get("Vary", "")
+    assert int(response["Content-Length"]) == len(response.content)  # keep-alive needs it
     discovery = web.get("/.well-known/openid-configuration", secure=True)
     assert discovery.status_code == 200 and "Strict-Transport-Security" in discovery
     # A page still takes the whole stack: the session cookie, CSRF, frame and CSP headers.
