@@ -4,6 +4,10 @@ A parsed client is kept per process and re-validated on every request by one sma
 revision and whether it is enabled): every write to a client goes through clients.services, which
 bumps the revision, so a rotated secret, a disabled or a deleted client takes effect at once in
 every process. Instances are read-only for the protocol code.
+
+`cached(client_id)` returns the parsed client without the query: only for the client-credentials
+fast path, which proves the client unchanged in the same statement that stores the token
+(`fastsql.insert(..., unchanged_client=...)`), and otherwise starts again the checked way.
 """
 
 from django.db import connection
@@ -40,3 +44,12 @@ def get_client(client_id: str) -> Client | None:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[client_id] = client
     return client
+
+
+def cached(client_id: str) -> Client | None:
+    """The client as this process last saw it, with no query (None if not kept)."""
+    return _CACHE.get(client_id) if isinstance(client_id, str) else None
+
+
+def forget(client_id: str) -> None:
+    _CACHE.pop(client_id, None)

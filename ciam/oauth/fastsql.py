@@ -12,34 +12,55 @@ from django.db import connections, router
 _STATEMENTS: dict[tuple, tuple[str, list, bool]] = {}
 
 
-def _statement(model, connection) -> tuple[str, list, bool]:
-    key = (model, connection.vendor, connection.alias)
+def _statement(model, connection, guarded: bool) -> tuple[str, list, bool]:
+    key = (model, connection.vendor, connection.alias, guarded)
     cached = _STATEMENTS.get(key)
     if cached is None:
+        from clients.models import Client
+
         meta = model._meta
         fields = [f for f in meta.concrete_fields if not f.primary_key]
         quote = connection.ops.quote_name
         returning = connection.features.can_return_columns_from_insert
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(
-            quote(meta.db_table),
-            ", ".join(quote(f.column) for f in fields),
-            ", ".join(["%s"] * len(fields)),
-        )
+        columns = ", ".join(quote(f.column) for f in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        if guarded:
+            # The row is written only if the client is still the one the caller checked.
+            sql = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {placeholders} "
+                f"WHERE EXISTS (SELECT 1 FROM {quote(Client._meta.db_table)} "
+                f"WHERE {quote('id')} = %s AND {quote('revision')} = %s AND {quote('is_active')})"
+            )
+        else:
+            sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
         if returning:
             sql += f" RETURNING {quote(meta.pk.column)}"
         cached = _STATEMENTS[key] = (sql, fields, returning)
     return cached
 
 
-def insert(instance):
-    """Save a new `instance` with one INSERT; set its primary key and return it."""
+def insert(instance, *, unchanged_client=None):
+    """Save a new `instance` with one INSERT; set its primary key and return it.
+
+    With `unchanged_client`, the row is written only if that client still exists, enabled, at
+    the same revision; otherwise nothing is written and None is returned.
+    """
     model = type(instance)
     connection = connections[router.db_for_write(model, instance=instance)]
-    sql, fields, returning = _statement(model, connection)
+    guarded = unchanged_client is not None
+    sql, fields, returning = _statement(model, connection, guarded)
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    if guarded:
+        params += [unchanged_client.pk, unchanged_client.revision]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+        if returning:
+            row = cursor.fetchone()
+            pk = row[0] if row else None
+        else:
+            pk = cursor.lastrowid if cursor.rowcount else None
+    if pk is None:
+        return None
     instance.pk = pk
     instance._state.adding = False
     instance._state.db = connection.alias

@@ -28,7 +28,7 @@ from jwcrypto.common import JWException
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from ciam.oauth import fastsql
+from ciam.oauth import clientcache, fastsql
 from ciam.oauth.clientcache import get_client
 from ciam.oauth.keys import current_signing_key, verification_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
@@ -44,6 +44,10 @@ class RefreshTokenReused(errors.InvalidGrantError):
     def __init__(self, token_family, request):
         super().__init__(description="The refresh token has already been used.", request=request)
         self.token_family = token_family
+
+
+class ClientChanged(Exception):
+    """The client-credentials fast path trusted a kept client that has since changed."""
 
 
 class CiamValidator(OAuth2Validator):
@@ -65,6 +69,12 @@ class CiamValidator(OAuth2Validator):
         current = request.client
         if current is not None and getattr(current, "client_id", None) == client_id and current.is_active:
             return current
+        if getattr(request, "ciam_optimistic", False):
+            # The client-credentials fast path: the kept client, proved unchanged by the INSERT.
+            kept = clientcache.cached(client_id)
+            if kept is not None and kept.is_active:
+                request.client = request.ciam_client_unverified = kept
+                return kept
         client = get_client(client_id)
         request.client = client if client is not None and client.is_usable(request) else None
         return request.client
@@ -329,7 +339,12 @@ class CiamValidator(OAuth2Validator):
             token_family=getattr(request, "ciam_token_family", None),
         )
         self._set_token_value(access_token, token["access_token"])
-        return fastsql.insert(access_token)
+        unverified = getattr(request, "ciam_client_unverified", None)
+        if unverified is None:
+            return fastsql.insert(access_token)
+        if fastsql.insert(access_token, unchanged_client=unverified) is None:
+            raise ClientChanged(unverified.client_id)
+        return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         family = (

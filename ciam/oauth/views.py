@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views.oidc import RPInitiatedLogoutView
 from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from ciam.audit.services import audit_record
 from ciam.clientip import client_ip
-from ciam.oauth import flows
+from ciam.oauth import clientcache, flows
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import jwks
 from ciam.oauth.responses import oauth_endpoint, oauth_error
@@ -279,7 +280,49 @@ def _django_response(headers: dict, body: str | None, status: int) -> HttpRespon
 @oauth_endpoint()
 def token(request: HttpRequest) -> HttpResponse:
     """POST /oauth2/token: authorization_code, refresh_token, client_credentials."""
+    if request.POST.get("grant_type") == "client_credentials" and not request.META.get("QUERY_STRING"):
+        issued = _client_credentials_fast(request)
+        if issued is not None:
+            return issued
     _uri, headers, body, status = flows.oauthlib_core().create_token_response(request)
+    return _django_response(headers, body, status)
+
+
+def _client_credentials_fast(request: HttpRequest) -> HttpResponse | None:
+    """The busiest grant with one statement instead of two, or None to take the checked path.
+
+    oauthlib's own client-credentials grant runs with the same validator and checks (client
+    authentication, grant allowed, scopes, persistence), but against the client as this process
+    last saw it, without the query that re-checks it: the token's INSERT carries that check
+    instead and writes nothing unless the client is still enabled at the same revision (every
+    change to a client bumps it: secret, grants, scopes, disabling; deletion removes the row).
+    Only a token issued that way is answered from here. Anything else (a client not kept yet or
+    changed since, and every refusal) returns None, and the request is served again by the
+    generic path, which re-reads the client and decides, with its own errors. The toolkit's
+    generic marshalling (a copy of every header, re-encoding the body) is skipped too; the
+    endpoint guard has already refused a wrong method, content type or repeated parameter.
+    """
+    from ciam.oauth.validator import ClientChanged
+
+    server = flows.oauthlib_core().server
+    auth = request.META.get("HTTP_AUTHORIZATION")
+    oauth_request = OAuthlibRequest(
+        request.path,
+        http_method="POST",
+        body=list(request.POST.items()),
+        headers={"HTTP_AUTHORIZATION": auth, "Authorization": auth} if auth else {},
+    )
+    oauth_request.scopes = scope_to_list(oauth_request.scope)
+    oauth_request.extra_credentials = None
+    oauth_request.ciam_optimistic = True
+    grant = server.grant_types["client_credentials"]
+    try:
+        headers, body, status = grant.create_token_response(oauth_request, server.default_token_type)
+    except ClientChanged as changed:
+        clientcache.forget(str(changed))
+        return None
+    if status != 200:
+        return None
     return _django_response(headers, body, status)
 
 

@@ -108,3 +108,78 @@ def test_fastsql_writes_the_row_save_would(m2m_client, user):
     set_token_value(refresh, "ciam_rt_fast")
     fastsql.insert(refresh)
     assert RefreshToken.objects.get(pk=refresh.pk).access_token_id == fast.pk
+
+
+# --- Client credentials: the kept client, proved unchanged by the INSERT ----------------------
+
+
+def _change(client, how):
+    from clients.services import client_delete, client_secret_rotate, client_set_active, client_update
+
+    if how == "secret rotated":
+        return client_secret_rotate(client=client, actor_label="tests").client_secret
+    if how == "disabled":
+        client_set_active(client=client, active=False, actor_label="tests")
+    elif how == "deleted":
+        client_delete(client=client, actor_label="tests")
+    elif how == "grant removed":
+        client_update(
+            client=client, grant_types=["authorization_code"], redirect_uris=["https://a.example/cb"]
+        )
+    elif how == "scope narrowed":
+        client_update(client=client, scope="profile")
+    return None
+
+
+@pytest.mark.parametrize(
+    "how, status, error",
+    [
+        ("secret rotated", 401, "invalid_client"),
+        ("disabled", 401, "invalid_client"),
+        ("deleted", 401, "invalid_client"),
+        ("grant removed", 400, "unauthorized_client"),
+        ("scope narrowed", 400, "invalid_scope"),
+    ],
+)
+def test_a_change_to_a_kept_client_takes_effect_on_the_next_token_request(
+    m2m_client, how, status, error, monkeypatch
+):
+    from ciam.oauth import clientcache
+
+    forgotten = []
+    real_forget = clientcache.forget
+    monkeypatch.setattr(clientcache, "forget", lambda cid: forgotten.append(cid) or real_forget(cid))
+
+    client_id, secret = m2m_client.client.client_id, m2m_client.client_secret
+    assert cc(client_id, secret, scope="email").status_code == 200
+    assert clientcache.cached(client_id) is not None  # this process keeps it: the fast path applies
+    new_secret = _change(m2m_client.client, how)
+    tokens = AccessToken.objects.count()
+
+    response = cc(client_id, secret, scope="email")
+    assert (response.status_code, response.json()["error"]) == (status, error)
+    assert AccessToken.objects.count() == tokens  # nothing was written for the stale client
+    # The kept (stale) client passed the checks; the INSERT's guard refused it.
+    assert forgotten == [client_id]
+    if new_secret:
+        assert cc(client_id, new_secret, scope="email").status_code == 200
+
+
+def test_the_fast_path_answers_as_the_generic_path_does(m2m_client, monkeypatch):
+    from ciam.oauth import views
+
+    client_id, secret = m2m_client.client.client_id, m2m_client.client_secret
+    cc(client_id, secret, scope="email")  # kept from now on
+    fast = cc(client_id, secret, scope="email")
+    monkeypatch.setattr(views, "_client_credentials_fast", lambda request: None)
+    generic = cc(client_id, secret, scope="email")
+
+    assert fast.status_code == generic.status_code == 200
+    fast_body, generic_body = fast.json(), generic.json()
+    assert fast_body.keys() == generic_body.keys() == {"access_token", "expires_in", "token_type", "scope"}
+    assert {k: v for k, v in fast_body.items() if k != "access_token"} == {
+        k: v for k, v in generic_body.items() if k != "access_token"
+    }
+    for header in ("Content-Type", "Cache-Control", "Pragma"):
+        assert fast[header] == generic[header]
+    assert AccessToken.objects.filter(application=m2m_client.client).count() == 3
