@@ -1,4 +1,5 @@
-# The CIAM application image: gunicorn serving the Django project, static files by WhiteNoise.
+# The CIAM application image: uWSGI (deploy/uwsgi.ini) serving the Django project, static files
+# by WhiteNoise.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -11,6 +12,7 @@ COPY consent ./consent
 RUN pip install .
 
 COPY manage.py ./
+COPY deploy/uwsgi.ini ./deploy/uwsgi.ini
 COPY templates ./templates
 COPY static ./static
 RUN mkdir -p var && DEBUG=true python manage.py collectstatic --noinput \
@@ -18,6 +20,6 @@ RUN mkdir -p var && DEBUG=true python manage.py collectstatic --noinput \
 
 USER ciam
 EXPOSE 8000
-# Workers: about 2 per core; override with GUNICORN_CMD_ARGS (e.g. "--workers 8").
-CMD ["gunicorn", "ciam.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", \
-     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+# Processes: about 2 per core; override with UWSGI_PROCESSES (e.g. 8). Any uWSGI option can be
+# set as UWSGI_<OPTION>.
+CMD ["uwsgi", "--ini", "deploy/uwsgi.ini", "--http-socket", "0.0.0.0:8000"]

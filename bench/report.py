@@ -33,7 +33,7 @@ def write_report(results: dict, folder: Path) -> None:
         f"{machine['kernel']}; Python {machine['python']}; {machine['postgresql']}; {machine['wrk']}; "
         f"node {machine['node']}.",
         "",
-        f"CIAM: {config['server']} with {config['workers']} {config.get('worker_class', '')} workers, DEBUG off, "
+        f"CIAM: {_server_words(config)}, DEBUG off, "
         "PostgreSQL on 127.0.0.1 (persistent connections), a fresh database with 1,000 clients, 10,000 users and "
         "100,000 live access tokens. Load: wrk from another process on the same 2 cores (2 threads, "
         "16 connections, fixed duration), 127.0.0.1 only. The peer is node-oidc-provider 9.13.3 (npm) with its "
@@ -133,3 +133,11 @@ def _chart(results: dict, path: Path) -> None:
     ax.legend(loc="upper right")
     fig.tight_layout()
     fig.savefig(path)
+
+
+def _server_words(config: dict) -> str:
+    if config["server"] == "uwsgi":
+        return f"uWSGI (deploy/uwsgi.ini, as the Docker image runs it) with {config['workers']} processes"
+    if config["server"] == "gunicorn":
+        return f"gunicorn with {config['workers']} {config.get('worker_class', '')} workers"
+    return f"{config['server']} with {config['workers']} workers"

@@ -246,7 +246,18 @@ def psql(sql: str, database: str = "postgres") -> str:
 
 def start_ciam(args, env: dict, port: int) -> Service:
     bind = f"127.0.0.1:{port}"
-    if args.server == "granian":
+    if args.server == "uwsgi":
+        # What production runs (the Dockerfile): deploy/uwsgi.ini, request log included.
+        command = [
+            str(Path(PY).with_name("uwsgi")),
+            "--ini",
+            str(ROOT / "deploy" / "uwsgi.ini"),
+            "--http-socket",
+            bind,
+            "--processes",
+            str(args.workers),
+        ]
+    elif args.server == "granian":
         command = [
             str(Path(PY).with_name("granian")),
             "--interface",
@@ -320,7 +331,7 @@ def login_flows(base: str, fixtures: dict, *, duration: int, workers: int) -> di
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=15, help="Seconds per scenario (default 15).")
-    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument("--server", choices=["uwsgi", "gunicorn", "granian"], default="uwsgi")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)

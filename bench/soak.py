@@ -1,6 +1,6 @@
 """`make soak`: minutes of mixed load on the production server with faults injected.
 
-A fresh PostgreSQL database; gunicorn reaches it through a TCP relay. Load: client-credentials
+A fresh PostgreSQL database; uWSGI reaches it through a TCP relay. Load: client-credentials
 tokens, introspection of tokens already issued, client creation through the admin API. Faults:
 a worker killed with SIGKILL every `--kill-every` seconds, and a database outage (the relay cut)
 of `--outage` seconds half-way. At the end the whole server is killed with SIGKILL and restarted;
@@ -220,7 +220,7 @@ def main() -> int:
     lines = [
         "# Soak summary",
         "",
-        f'Command: `make soak SOAK_ARGS="--seconds {args.seconds}"` ({args.threads} threads, gunicorn 2 workers,'
+        f'Command: `make soak SOAK_ARGS="--seconds {args.seconds}"` ({args.threads} threads, uWSGI 2 processes,'
         f" PostgreSQL through a relay). Finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"- requests served (2xx/3xx): **{served}**",

@@ -1,5 +1,5 @@
 """The deployment files users run elsewhere: docker-compose.yml validates, the Dockerfile serves
-with gunicorn, and .env.example and the README document every variable the settings read."""
+with uWSGI, and .env.example and the README document every variable the settings read."""
 
 import os
 import re
@@ -64,10 +64,23 @@ def test_the_compose_file_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
-def test_the_image_serves_with_gunicorn():
+def test_the_image_serves_with_uwsgi_and_its_production_settings():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.search(r'CMD \["gunicorn", "ciam.wsgi:application"', dockerfile)
-    assert "USER ciam" in dockerfile
+    assert re.search(
+        r'CMD \["uwsgi", "--ini", "deploy/uwsgi.ini", "--http-socket", "0.0.0.0:8000"\]', dockerfile
+    )
+    assert "COPY deploy/uwsgi.ini" in dockerfile and "USER ciam" in dockerfile
+    ini = (ROOT / "deploy" / "uwsgi.ini").read_text()
+    for setting in (
+        "module = ciam.wsgi:application",
+        "master = true",
+        "die-on-term = true",
+        "lazy-apps = true",
+    ):
+        assert setting in ini
+    # The request log never carries the query string (an id_token_hint, a user code).
+    log_format = re.search(r"^log-format = (.*)$", ini, flags=re.MULTILINE).group(1)
+    assert "PATH_INFO" in log_format and "uri" not in log_format and "QUERY" not in log_format
 
 
 def test_every_setting_is_documented():

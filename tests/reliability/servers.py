@@ -1,10 +1,12 @@
-"""Start the production server (gunicorn, DEBUG off) on the test database, as a deployment would."""
+"""Start the production server (uWSGI with deploy/uwsgi.ini, DEBUG off) on the test database, as a
+deployment would."""
 
 import contextlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,15 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def on_postgresql(why: str):
+    """Skip unless the tests run on PostgreSQL (CI does), saying why they need it."""
+    import pytest
+
+    return pytest.mark.skipif(
+        connection.vendor != "postgresql", reason=f"{why}: run with DATABASE_URL=postgres://... (CI does)"
+    )
 
 
 def free_port() -> int:
@@ -35,13 +46,13 @@ def wait_until(predicate, timeout: float = 30.0) -> bool:
 
 
 def workers_of(pid: int) -> list[int]:
-    """The gunicorn workers of a master process (Linux)."""
+    """The worker processes of a uWSGI master process (Linux)."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
 class Server:
-    """One app process (gunicorn with `workers` workers) serving the test database."""
+    """One app server (a uWSGI master with `workers` processes) serving the test database."""
 
     def __init__(self, *, db_port: int | None = None, workers: int = 2, database_url: str = "", **env: str):
         """`db_port`: reach the test database through a relay on 127.0.0.1:db_port instead.
@@ -65,23 +76,31 @@ class Server:
             "ALLOWED_HOSTS": "127.0.0.1",
             **env,
         }
-        command = [str(Path(sys.executable).with_name("gunicorn")), "ciam.wsgi:application"]
-        command += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--log-level", "warning"]
+        command = [str(Path(sys.executable).with_name("uwsgi")), "--ini", str(ROOT / "deploy" / "uwsgi.ini")]
+        command += ["--http-socket", f"127.0.0.1:{self.port}", "--processes", str(workers)]
+        # Its log goes to a file: a pipe nobody reads would fill up under load and stall the server.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
+        self.output = ""
         self.process = subprocess.Popen(
-            command, env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, env=environment, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True
         )
         if not wait_until(lambda: requests.get(f"{self.url}/health/alive", timeout=2).ok):
             self.stop()
             raise AssertionError(f"the server did not start:\n{self.output}")
 
     def stop(self) -> str:
-        """Stop the server; return what it printed."""
+        """Stop the server; return what it printed (again, if it was already stopped)."""
+        if self.log.closed:
+            return self.output
         self.process.terminate()
         try:
-            self.output, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.output, _ = self.process.communicate()
+            self.process.wait()
+        self.log.seek(0)
+        self.output = self.log.read()
+        self.log.close()
         return self.output
 
 

@@ -16,15 +16,13 @@ from ciam.console.services import admin_token_create
 from ciam.oauth.models import AccessToken, RefreshToken
 from tests.conftest import CALLBACK, form_post, pkce_pair
 from tests.oauth.test_authorization_code import exchange
+from tests.reliability.servers import on_postgresql
 
 PARALLEL = 20
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs concurrent connections: run with DATABASE_URL=postgres://... (CI does)",
-    ),
+    on_postgresql("needs concurrent connections"),
 ]
 
 

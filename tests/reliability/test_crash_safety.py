@@ -1,6 +1,6 @@
 """SIGKILL under load loses nothing that was acknowledged and leaves nothing half-written.
 
-The production server (gunicorn) issues tokens and creates clients from several threads; a
+The production server (uWSGI) issues tokens and creates clients from several threads; a
 worker is killed with SIGKILL, then the whole server is. After a restart, every token that was
 returned to a caller still introspects as active, every client the API acknowledged exists, and
 every client row in the database is whole (it has its audit event: both commit together or not
@@ -15,20 +15,16 @@ import time
 
 import pytest
 import requests
-from django.db import connection
 
 from ciam.audit.models import AuditEvent
 from ciam.console.services import admin_token_create
 from clients.models import Client
 from tests.conftest import basic
-from tests.reliability.servers import Server, workers_of
+from tests.reliability.servers import Server, on_postgresql, workers_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the production server on PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
-    ),
+    on_postgresql("the production server on PostgreSQL"),
 ]
 
 

@@ -1,6 +1,6 @@
 """A database outage, on the production server: 503s with useful bodies, then recovery by itself.
 
-The server (gunicorn, DEBUG off) reaches PostgreSQL through a TCP relay that this test owns, so
+The server (uWSGI, DEBUG off) reaches PostgreSQL through a TCP relay that this test owns, so
 "PostgreSQL stops" is the relay dropping every connection and refusing new ones, without
 stopping the database the rest of the suite uses.
 """
@@ -10,14 +10,11 @@ import requests
 from django.db import connection
 
 from tests.conftest import basic
-from tests.reliability.servers import Relay, Server, wait_until
+from tests.reliability.servers import Relay, Server, on_postgresql, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="an outage of PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
-    ),
+    on_postgresql("an outage of PostgreSQL"),
 ]
 
 

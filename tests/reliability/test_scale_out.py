@@ -1,6 +1,6 @@
 """Two app processes on one PostgreSQL behave as one service.
 
-Each process is the production server (gunicorn, DEBUG off) on its own port; nothing is shared
+Each process is the production server (uWSGI, DEBUG off) on its own port; nothing is shared
 between them but the database.
 """
 
@@ -10,18 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.contrib.auth.hashers import make_password
-from django.db import connection
 
 from ciam.accounts.models import User
 from tests.conftest import CALLBACK, PASSWORD, authorize_params, basic, pkce_pair
-from tests.reliability.servers import Server
+from tests.reliability.servers import Server, on_postgresql
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="several processes on one PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
-    ),
+    on_postgresql("several processes on one PostgreSQL"),
 ]
 
 
