@@ -80,20 +80,31 @@ def _refresh(token: RefreshToken) -> dict | None:
 
 
 def introspect(
-    token: str, *, token_type_hint: str = "", caller=None, required_scopes: list[str] | None = None
+    token: str,
+    *,
+    token_type_hint: str = "",
+    caller=None,
+    required_scopes: list[str] | None = None,
+    verify_caller: bool = False,
 ) -> dict:
     """What is known about `token`, as an RFC 7662 response body.
 
     `caller` is the authenticated client asking; None means a trusted backend (admin API).
+    `verify_caller`: the caller is the client this process keeps, not re-read; the access-token
+    lookup proves it still enabled at the same revision in the same statement, or raises
+    ClientChanged (the caller then authenticates again the checked way).
     """
     if not token or len(token) > 8192:
+        if verify_caller:
+            _prove_unchanged(caller)
         return INACTIVE
     digest = token_checksum(token)
     lookups = [_lookup_access, _lookup_refresh]
-    if token_type_hint == "refresh_token":
-        lookups.reverse()
+    if token_type_hint == "refresh_token" and not verify_caller:
+        lookups.reverse()  # (a digest is in one table only: the order is only about speed)
     for lookup in lookups:
-        answer = lookup(digest, caller)
+        answer = lookup(digest, caller, verify_caller=verify_caller)
+        verify_caller = False  # the first lookup proved it
         if answer is not None:
             break
     else:
@@ -107,17 +118,48 @@ def _visible(token, caller) -> bool:
     return caller is None or may_introspect_any(caller) or token.application_id == caller.pk
 
 
-def _lookup_access(digest: str, caller) -> dict | None:
-    """One indexed join, without the ORM's per-query compilation (the hot path of resource servers)."""
-    tokens, clients = AccessToken._meta.db_table, Client._meta.db_table
+def _prove_unchanged(caller) -> None:
+    from ciam.oauth.validator import ClientChanged
+
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.application_id, t.user_id, t.scope, t.expires, t.created, c.client_id, c.audience, "
-            f"c.is_active FROM {tokens} t JOIN {clients} c ON c.id = t.application_id "
-            "WHERE t.token_checksum = %s",
-            [digest],
-        )
-        row = cursor.fetchone()
+        cursor.execute(_CALLER_UNCHANGED, [caller.pk, caller.revision])
+        if not cursor.fetchone()[0]:
+            raise ClientChanged(caller.client_id)
+
+
+_CALLER_EXISTS = (
+    f"EXISTS (SELECT 1 FROM {Client._meta.db_table} WHERE id = %s AND revision = %s AND is_active = %s)"
+)
+_CALLER_UNCHANGED = f"SELECT {_CALLER_EXISTS}"
+_TOKEN_COLUMNS = (
+    "t.application_id, t.user_id, t.scope, t.expires, t.created, c.client_id, c.audience, c.is_active"
+)
+_LOOKUP_ACCESS = (
+    f"SELECT {_TOKEN_COLUMNS} FROM {AccessToken._meta.db_table} t "
+    f"JOIN {Client._meta.db_table} c ON c.id = t.application_id WHERE t.token_checksum = %s"
+)
+# The same lookup, and in the same statement whether the caller is unchanged: always one row.
+_LOOKUP_ACCESS_AND_CALLER = (
+    f"SELECT {_CALLER_EXISTS} AS caller_ok, {_TOKEN_COLUMNS} FROM (SELECT 1 AS one) AS x "
+    f"LEFT JOIN {AccessToken._meta.db_table} t ON t.token_checksum = %s "
+    f"LEFT JOIN {Client._meta.db_table} c ON c.id = t.application_id"
+)
+
+
+def _lookup_access(digest: str, caller, *, verify_caller: bool = False) -> dict | None:
+    """One indexed join, without the ORM's per-query compilation (the hot path of resource servers)."""
+    with connection.cursor() as cursor:
+        if verify_caller:
+            cursor.execute(_LOOKUP_ACCESS_AND_CALLER, [caller.pk, caller.revision, True, digest])
+            caller_ok, *row = cursor.fetchone()
+            if not caller_ok:
+                from ciam.oauth.validator import ClientChanged
+
+                raise ClientChanged(caller.client_id)
+            row = row if row[0] is not None else None
+        else:
+            cursor.execute(_LOOKUP_ACCESS, [digest])
+            row = cursor.fetchone()
     if row is None:
         return None
     application_id, user_id, scope, expires, created, client_id, audience, active = row
@@ -144,7 +186,9 @@ def _lookup_access(digest: str, caller) -> dict | None:
     }
 
 
-def _lookup_refresh(digest: str, caller) -> dict | None:
+def _lookup_refresh(digest: str, caller, *, verify_caller: bool = False) -> dict | None:
+    # With an unchecked caller the access lookup runs first and proves it: never asked here.
+    assert not verify_caller
     token = (
         RefreshToken.objects.select_related("application", "access_token")
         .filter(token_checksum=digest, revoked__isnull=True)

@@ -25,6 +25,7 @@ from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import jwks
 from ciam.oauth.responses import oauth_endpoint, oauth_error
 from ciam.oauth.scopes import known_scopes
+from ciam.oauth.validator import ClientChanged
 from clients.models import Client
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,22 @@ def token(request: HttpRequest) -> HttpResponse:
     return _django_response(headers, body, status)
 
 
+def _oauthlib_request(request: HttpRequest, *, optimistic: bool) -> OAuthlibRequest:
+    """What oauthlib and the validator read of a POSTed protocol request (its form parameters and
+    Authorization header), without the toolkit's copy of every header and re-encoded body.
+    `optimistic`: the validator may use the client this process keeps without re-reading it; the
+    caller must then prove it unchanged (see _client_credentials_fast, introspect_view)."""
+    auth = request.META.get("HTTP_AUTHORIZATION")
+    oauth_request = OAuthlibRequest(
+        request.path,
+        http_method="POST",
+        body=list(request.POST.items()),
+        headers={"HTTP_AUTHORIZATION": auth, "Authorization": auth} if auth else {},
+    )
+    oauth_request.ciam_optimistic = optimistic
+    return oauth_request
+
+
 def _client_credentials_fast(request: HttpRequest) -> HttpResponse | None:
     """The busiest grant with one statement instead of two, or None to take the checked path.
 
@@ -302,19 +319,10 @@ def _client_credentials_fast(request: HttpRequest) -> HttpResponse | None:
     generic marshalling (a copy of every header, re-encoding the body) is skipped too; the
     endpoint guard has already refused a wrong method, content type or repeated parameter.
     """
-    from ciam.oauth.validator import ClientChanged
-
     server = flows.oauthlib_core().server
-    auth = request.META.get("HTTP_AUTHORIZATION")
-    oauth_request = OAuthlibRequest(
-        request.path,
-        http_method="POST",
-        body=list(request.POST.items()),
-        headers={"HTTP_AUTHORIZATION": auth, "Authorization": auth} if auth else {},
-    )
+    oauth_request = _oauthlib_request(request, optimistic=True)
     oauth_request.scopes = scope_to_list(oauth_request.scope)
     oauth_request.extra_credentials = None
-    oauth_request.ciam_optimistic = True
     grant = server.grant_types["client_credentials"]
     try:
         headers, body, status = grant.create_token_response(oauth_request, server.default_token_type)
@@ -335,16 +343,17 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return _django_response(headers, body, status)
 
 
-def _authenticated_client(request: HttpRequest):
-    """The confidential client authenticating this request, or None."""
-    core = flows.oauthlib_core()
-    uri, method, body, headers = core._extract_params(request)
-    oauth_request = OAuthlibRequest(uri, http_method=method, body=body, headers=headers)
-    validator = core.server.request_validator
-    if not validator.authenticate_client(oauth_request):
-        return None
-    client = oauth_request.client
-    return None if client is None or client.is_public else client
+def _authenticated_client(request: HttpRequest, *, optimistic: bool = False):
+    """The confidential client authenticating this request, or None; with `optimistic`, also
+    whether it is the kept client, unchecked (then (client, True))."""
+    oauth_request = _oauthlib_request(request, optimistic=optimistic)
+    validator = flows.oauthlib_core().server.request_validator
+    client = oauth_request.client if validator.authenticate_client(oauth_request) else None
+    if client is None or client.is_public:
+        client = None
+    if optimistic:
+        return client, getattr(oauth_request, "ciam_client_unverified", None) is not None
+    return client
 
 
 @oauth_endpoint()
@@ -354,6 +363,14 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
     Resource servers (clients allowed `ciam:introspect`) may introspect any token; any other
     confidential client only its own. Public clients cannot authenticate, so cannot introspect.
     """
+    # The caller as this process keeps it; the token lookup proves it unchanged in the same
+    # statement. A refusal or a changed caller is decided again the checked way.
+    client, unverified = _authenticated_client(request, optimistic=True)
+    if client is not None and request.POST.get("token"):
+        try:
+            return _introspection_response(request, caller=client, verify_caller=unverified)
+        except ClientChanged:
+            clientcache.forget(client.client_id)
     client = _authenticated_client(request)
     if client is None:
         return oauth_error(
@@ -365,7 +382,9 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
     return _introspection_response(request, caller=client)
 
 
-def _introspection_response(request: HttpRequest, *, caller, required_scopes=None) -> HttpResponse:
+def _introspection_response(
+    request: HttpRequest, *, caller, required_scopes=None, verify_caller: bool = False
+) -> HttpResponse:
     token_value = request.POST.get("token")
     if not token_value:
         return oauth_error("invalid_request", "The 'token' parameter is required.")
@@ -374,6 +393,7 @@ def _introspection_response(request: HttpRequest, *, caller, required_scopes=Non
         token_type_hint=request.POST.get("token_type_hint", ""),
         caller=caller,
         required_scopes=required_scopes,
+        verify_caller=verify_caller,
     )
     response = JsonResponse(answer)
     response["Cache-Control"] = "no-store"

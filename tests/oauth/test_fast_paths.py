@@ -183,3 +183,60 @@ def test_the_fast_path_answers_as_the_generic_path_does(m2m_client, monkeypatch)
     for header in ("Content-Type", "Cache-Control", "Pragma"):
         assert fast[header] == generic[header]
     assert AccessToken.objects.filter(application=m2m_client.client).count() == 3
+
+
+# --- Introspection: the kept caller, proved unchanged by the lookup ---------------------------
+
+
+def _change_caller(client, how):
+    from clients.services import client_delete, client_secret_rotate, client_set_active, client_update
+
+    if how == "secret rotated":
+        client_secret_rotate(client=client, actor_label="tests")
+    elif how == "disabled":
+        client_set_active(client=client, active=False, actor_label="tests")
+    elif how == "deleted":
+        client_delete(client=client, actor_label="tests")
+    elif how == "introspection scope removed":
+        client_update(client=client, scope="email")
+
+
+@pytest.mark.parametrize("token_kind", ["access token", "refresh token", "unknown token"])
+@pytest.mark.parametrize(
+    "how, status",
+    [("secret rotated", 401), ("disabled", 401), ("deleted", 401), ("introspection scope removed", 200)],
+)
+def test_a_change_to_a_kept_resource_server_takes_effect_on_its_next_introspection(
+    make_client, m2m_client, flow, public_client, monkeypatch, how, status, token_kind
+):
+    from ciam.oauth import clientcache
+    from tests.conftest import basic, form_post
+    from tests.oauth.test_token_endpoint import tokens_for
+
+    forgotten = []
+    real_forget = clientcache.forget
+    monkeypatch.setattr(clientcache, "forget", lambda cid: forgotten.append(cid) or real_forget(cid))
+    rs = make_client(client_name="API", grant_types=["client_credentials"], scope="email ciam:introspect")
+    auth = basic(rs.client.client_id, rs.client_secret)
+    token = {
+        "access token": lambda: cc(m2m_client.client.client_id, m2m_client.client_secret).json()[
+            "access_token"
+        ],
+        "refresh token": lambda: tokens_for(flow, public_client.client)["refresh_token"],
+        "unknown token": lambda: "ciam_at_" + "u" * 43,
+    }[token_kind]()
+
+    def introspect():
+        return form_post(DjangoClient(), "/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=auth)
+
+    assert introspect().status_code == 200
+    assert clientcache.cached(rs.client.client_id) is not None
+    _change_caller(rs.client, how)
+
+    answer = introspect()
+    assert answer.status_code == status
+    if status == 401:
+        assert answer.json()["error"] == "invalid_client"
+    else:  # no longer a resource server: another client's token is not its to see
+        assert answer.json() == {"active": False}
+    assert forgotten == [rs.client.client_id]  # the lookup's proof refused the kept caller
