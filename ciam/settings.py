@@ -221,7 +221,7 @@ CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
 
 # --- Sessions, cookies, security headers -----------------------------------------------------
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "consent.sessions"  # Django's database sessions, fewer round trips
 SESSION_COOKIE_NAME = "ciam_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ciam.audit.services import audit_record
 from ciam.clientip import client_ip
 from ciam.oauth import flows
+from ciam.oauth.clientcache import get_client
 from ciam.oauth.scopes import known_scopes
 from ciam.oauth.views import error_page
 from ciam.redirects import safe_next
@@ -47,11 +49,15 @@ def _query_param(url: str, name: str) -> str:
 
 
 def _client_for_next(next_url: str) -> Client | None:
-    """The client an authorization request in `next` is for, to show its name and logo."""
-    client_id = _query_param(next_url, "client_id") if next_url.startswith("/oauth2/auth?") else ""
-    if not client_id:
-        return None
-    return Client.objects.filter(client_id=client_id[:255], is_active=True).first()
+    """The client an authorization request in `next` is for, to show its name and logo: read
+    only if a page is rendered (a successful sign-in redirects without it)."""
+
+    def load() -> Client | None:
+        client_id = _query_param(next_url, "client_id") if next_url.startswith("/oauth2/auth?") else ""
+        client = get_client(client_id[:255]) if client_id else None
+        return client if client is not None and client.is_active else None
+
+    return SimpleLazyObject(load)
 
 
 def _throttled(request: HttpRequest, form, throttle: Throttle, template: str, context: dict) -> HttpResponse:

@@ -21,7 +21,6 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
@@ -410,8 +409,7 @@ class CiamValidator(OAuth2Validator):
             claims=json.dumps(id_token, default=str),
         )
         signed.make_signed_token(key.jwk)
-        with transaction.atomic():
-            record = self._save_id_token(id_token["jti"], request, expiration_time)
+        record = self._save_id_token(id_token["jti"], request, expiration_time)  # one INSERT
         request.access_token = record
         request.id_token = record
         return signed.serialize()

@@ -39,7 +39,7 @@ def test_the_code_exchange_issues_no_duplicate_query_and_stays_within_its_budget
 ):
     verifier, challenge = pkce_pair()
     code = flow.code(public_client.client.client_id, challenge=challenge, scope="openid email")
-    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(13):
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(11):
         response = exchange(DjangoClient(), public_client.client.client_id, code, verifier)
     assert response.status_code == 200
     assert duplicates(captured.captured_queries) == []
@@ -88,3 +88,34 @@ def test_no_signing_key_is_parsed_per_request(flow, public_client, monkeypatch):
     for _ in range(3):
         tokens_for(flow, public_client.client)
     assert parsed == []
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test transaction around it
+def test_a_sign_in_stays_within_its_budget(user, public_client, django_assert_max_num_queries):
+    from urllib.parse import urlencode
+
+    from tests.conftest import CALLBACK, PASSWORD
+
+    _, challenge = pkce_pair()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    web = DjangoClient()
+    web.get(f"/oauth2/auth?{query}")  # the pending request is kept in an anonymous session
+    # Throttle checks (2), the user, the new session (one INSERT: no existence check, no
+    # BEGIN/COMMIT), last_login, the failure reset and audit row (4 with BEGIN/COMMIT), the
+    # session's final save. No client row: a successful sign-in redirects without showing it.
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(10):
+        response = web.post(
+            "/login", {"email": user.email, "password": PASSWORD, "next": f"/oauth2/auth?{query}"}
+        )
+    assert response.status_code == 302
+    assert duplicates(captured.captured_queries) == []
+    assert not any("clients_client" in q["sql"] for q in captured.captured_queries)
