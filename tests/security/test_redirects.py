@@ -75,22 +75,15 @@ def _registration_next(target, **_):
     )
 
 
-def _authorize_get(target, client, **_):
-    _, challenge = pkce_pair()
-    web = DjangoClient()
-    web.force_login(client["user"])
-    return web.get(
-        "/oauth2/auth", authorize_params(client["public"].client_id, challenge=challenge, redirect_uri=target)
-    )
+def _authorize(method):
+    def send(target, client, **_):
+        _, challenge = pkce_pair()
+        web = DjangoClient()
+        web.force_login(client["user"])
+        params = authorize_params(client["public"].client_id, challenge=challenge, redirect_uri=target)
+        return getattr(web, method)("/oauth2/auth", params)
 
-
-def _authorize_post(target, client, **_):
-    _, challenge = pkce_pair()
-    web = DjangoClient()
-    web.force_login(client["user"])
-    return web.post(
-        "/oauth2/auth", authorize_params(client["public"].client_id, challenge=challenge, redirect_uri=target)
-    )
+    return send
 
 
 def _authorize_error(target, client, **_):
@@ -102,30 +95,28 @@ def _authorize_error(target, client, **_):
     )
 
 
-def _logout_get(target, client, **_):
-    web = DjangoClient()
-    web.force_login(client["user"])
-    return web.get(
-        "/oauth2/sessions/logout",
-        {"client_id": client["rp"].client_id, "post_logout_redirect_uri": target, "state": "s"},
-    )
+def _logout(method):
+    # GET asks (no id_token_hint); POST is the person's confirmation.
+    extra = {"state": "s"} if method == "get" else {"allow": "1"}
+
+    def send(target, client, **_):
+        web = DjangoClient()
+        web.force_login(client["user"])
+        params = {"client_id": client["rp"].client_id, "post_logout_redirect_uri": target, **extra}
+        return getattr(web, method)("/oauth2/sessions/logout", params)
+
+    return send
 
 
-def _logout_post(target, client, **_):
-    web = DjangoClient()
-    web.force_login(client["user"])
-    return web.post(
-        "/oauth2/sessions/logout",
-        {"client_id": client["rp"].client_id, "post_logout_redirect_uri": target, "allow": "1"},
-    )
+_logout_get, _logout_post = _logout("get"), _logout("post")
 
 
 PARAMETERS = {
     "login next (form)": _login_next,
     "login next (query)": _login_next_in_query,
     "registration next": _registration_next,
-    "authorize redirect_uri (GET)": _authorize_get,
-    "authorize redirect_uri (POST)": _authorize_post,
+    "authorize redirect_uri (GET)": _authorize("get"),
+    "authorize redirect_uri (POST)": _authorize("post"),
     "authorize redirect_uri on an error": _authorize_error,
     "logout post_logout_redirect_uri (GET)": _logout_get,
     "logout post_logout_redirect_uri (POST)": _logout_post,
