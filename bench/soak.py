@@ -11,6 +11,7 @@ exits non-zero otherwise.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -30,15 +31,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ciam.settings")
 
 from tests.reliability.servers import Relay, Server, wait_until, workers_of  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from run import psql  # noqa: E402 - the harness's own psql helper
+
 SECRET_KEY = "soak-" + "s" * 50
-
-
-def psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c", sql],
-        check=True,
-        capture_output=True,
-    )
 
 
 def manage(database_url: str, *args: str) -> str:
@@ -193,21 +189,8 @@ def main() -> int:
             if s is not None and s.process.poll() is None:
                 s.stop()
         relay.cut()
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-qAt",
-                "-c",
-                f"DROP DATABASE IF EXISTS {database} WITH (FORCE)",
-            ],
-            capture_output=True,
-        )
+        with contextlib.suppress(subprocess.CalledProcessError):
+            psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
     served = sum(n for (kind, status), n in load.outcomes.items() if isinstance(status, int) and status < 400)
     errors = {

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from clients.models import Client
-from clients.services import CLIENT_FIELDS
+from clients.services import CLIENT_FIELDS, client_snapshot
 
 
 def _timestamp(value) -> str:
@@ -14,28 +14,8 @@ def client_json(client: Client, *, secret: str | None = None) -> dict:
     """Every field of the contract, even when empty; `client_secret` only when just generated or set."""
     body = {
         "client_id": client.client_id,
-        "client_name": client.name,
-        "redirect_uris": client.redirect_uri_list,
-        "grant_types": list(client.grant_types),
-        "response_types": list(client.response_types),
-        "scope": client.scope,
-        "audience": list(client.audience),
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "post_logout_redirect_uris": client.post_logout_redirect_uri_list,
-        "allowed_cors_origins": client.allowed_cors_origins,
-        "skip_consent": client.skip_authorization,
-        "owner": client.owner,
-        "contacts": list(client.contacts),
-        "client_uri": client.client_uri,
-        "logo_uri": client.logo_uri,
-        "policy_uri": client.policy_uri,
-        "tos_uri": client.tos_uri,
-        "metadata": dict(client.metadata),
-        "access_token_strategy": client.access_token_strategy,
-        "pkce_required": client.requires_pkce(),
-        "access_token_lifespan": client.access_token_lifespan,
-        "refresh_token_lifespan": client.refresh_token_lifespan,
-        "id_token_lifespan": client.id_token_lifespan,
+        **client_snapshot(client),  # every writable field, as the services take them
+        "pkce_required": client.requires_pkce(),  # as enforced (public clients always)
         "enabled": client.is_active,
         "client_secret_expires_at": 0,
         "created_at": _timestamp(client.created),

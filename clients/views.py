@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +20,7 @@ from oauthlib.common import urlencode as oauth_urlencode
 
 from ciam.console.access import staff_required
 from ciam.console.flash import flash_secret, pop_secret
+from ciam.console.paging import page_of
 from ciam.console.services import access_token_revoke
 from ciam.oauth.keys import jwks
 from ciam.oauth.models import AccessToken
@@ -57,14 +57,12 @@ def client_list(request: HttpRequest) -> HttpResponse:
         clients = clients.filter(grant_types__icontains=grant)
     sort = request.GET.get("sort", "-created")
     clients = clients.order_by(SORTS.get(sort, "-created"), "-id")
-    page = Paginator(clients, 25).get_page(request.GET.get("page"))
+    page, query = page_of(request, clients, 25)
     counts = Client.objects.aggregate(
         total=Count("id"),
         public=Count("id", filter=Q(client_type="public")),
         confidential=Count("id", filter=Q(client_type="confidential")),
     )
-    params = request.GET.copy()
-    params.pop("page", None)
     context = {
         "section": "clients",
         "page": page,
@@ -74,7 +72,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "counts": counts,
         "grant_choices": GrantType.choices,
-        "query": params.urlencode(),
+        "query": query,
         "filtered": bool(q or kind or grant),
     }
     template = "clients/client_list.html#client-table" if request.htmx else "clients/client_list.html"

@@ -204,6 +204,20 @@ def live_issuer(live_server, settings):
     return live_server.url
 
 
+def live_m2m_token(issuer: str, client_name: str = "m2m"):
+    """A new client-credentials client and a token it got from the live server at `issuer`."""
+    import requests
+
+    result = client_create(actor_label="tests", client_name=client_name, grant_types=["client_credentials"])
+    token = requests.post(
+        f"{issuer}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(result.client.client_id, result.client_secret),
+        timeout=10,
+    ).json()["access_token"]
+    return result, token
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     # Each test starts as a fresh process would: no remembered signing key or discovery document.

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from ciam.accounts.services import (
 )
 from ciam.audit.models import AuditEvent
 from ciam.console.access import staff_required
+from ciam.console.paging import page_of
 from ciam.oauth.models import AccessToken
 from consent.models import AccountLock
 from consent.selectors import connected_apps
@@ -48,9 +48,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         users = users.filter(locked_until__gt=now)
     elif status == "inactive":
         users = users.filter(is_active=False)
-    page = Paginator(users.order_by("email"), 25).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
+    page, query = page_of(request, users.order_by("email"), 25)
     return render(
         request,
         "accounts/user_list.html",
@@ -59,7 +57,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "q": q,
             "status": status,
-            "query": params.urlencode(),
+            "query": query,
             "now": now,
             "total": User.objects.count(),
         },

@@ -6,7 +6,6 @@ from datetime import datetime, time
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from ciam.console import selectors
 from ciam.console.access import staff_required
 from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.models import AdminToken
+from ciam.console.paging import page_of
 from ciam.console.services import (
     admin_token_create,
     admin_token_revoke,
@@ -168,9 +168,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         events = events.filter(at__gte=since)
     if until:
         events = events.filter(at__lte=until)
-    page = Paginator(events.order_by("-at", "-id"), 50).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
+    page, query = page_of(request, events.order_by("-at", "-id"), 50)
     return render(
         request,
         "console/audit.html",
@@ -179,7 +177,7 @@ def audit(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "bad_dates": bad_dates,
-            "query": params.urlencode(),
+            "query": query,
             "event_names": AuditEvent.objects.order_by("event").values_list("event", flat=True).distinct(),
         },
         status=400 if bad_dates else 200,

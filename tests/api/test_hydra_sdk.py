@@ -14,6 +14,7 @@ from ory_hydra_client.api.o_auth2_api import OAuth2Api
 
 from ciam.console.services import admin_token_create
 from clients.services import client_create
+from tests.conftest import live_m2m_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -154,12 +155,6 @@ def test_the_sdk_reads_and_rotates_keys_and_reads_the_version(sdk, live_issuer):
 
 
 def test_the_sdk_revokes_every_token_of_a_client(sdk, live_issuer):
-    result = client_create(client_name="m2m", grant_types=["client_credentials"])
-    token = requests.post(
-        f"{live_issuer}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(result.client.client_id, result.client_secret),
-        timeout=10,
-    ).json()["access_token"]
+    result, token = live_m2m_token(live_issuer)
     sdk.delete_o_auth2_token(client_id=result.client.client_id)
     assert sdk.introspect_o_auth2_token(token=token).active is False

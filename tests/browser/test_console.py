@@ -11,7 +11,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from ciam.accounts.models import User
 from clients.models import Client
 from tests.browser.conftest import Callback, shot
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, live_m2m_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -177,15 +177,7 @@ def test_locking_a_user_stops_their_sign_in(live_issuer, admin_page, new_page):
 
 
 def test_introspecting_a_pasted_token(live_issuer, admin_page):
-    from clients.services import client_create
-
-    result = client_create(client_name="svc", grant_types=["client_credentials"])
-    token = requests.post(
-        f"{live_issuer}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(result.client.client_id, result.client_secret),
-        timeout=10,
-    ).json()["access_token"]
+    result, token = live_m2m_token(live_issuer, "svc")
     page = admin_page
     page.goto(f"{live_issuer}/console/tokens")
     page.fill("textarea[name=token]", token)

@@ -45,6 +45,21 @@ def sign_in(page, email="dana@example.com", password=PASSWORD):
     page.click("button:has-text('Sign in')")
 
 
+def signed_in_with_tokens(live_issuer, page, callback, app):
+    """Dana (a new account) signs in and allows the app in `page`; the app's token response."""
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    session = oauth_session(app)
+    verifier = generate_token(64)
+    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
+    page.goto(url)
+    sign_in(page)
+    page.click("button:has-text('Allow access')")
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
+    )
+    return page, token
+
+
 def test_register_consent_with_an_optional_scope_unticked_and_get_only_those_claims(
     live_issuer, new_page, callback, app
 ):
@@ -111,17 +126,7 @@ def test_a_remembered_consent_skips_the_page_and_deny_returns_access_denied(
 
 
 def test_rp_initiated_logout_returns_to_the_client(live_issuer, new_page, callback, app):
-    User.objects.create_user(email="dana@example.com", password=PASSWORD)
-    page = new_page()
-    session = oauth_session(app)
-    verifier = generate_token(64)
-    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
-    page.goto(url)
-    sign_in(page)
-    page.click("button:has-text('Allow access')")
-    token = session.fetch_token(
-        f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
-    )
+    page, token = signed_in_with_tokens(live_issuer, new_page(), callback, app)
 
     page.goto(
         f"{live_issuer}/oauth2/sessions/logout?id_token_hint={token['id_token']}"
@@ -172,17 +177,7 @@ def test_the_device_flow_in_the_browser(live_issuer, new_page):
 
 
 def test_revoking_an_app_from_the_account_page(live_issuer, new_page, callback, app):
-    User.objects.create_user(email="dana@example.com", password=PASSWORD)
-    page = new_page()
-    session = oauth_session(app)
-    verifier = generate_token(64)
-    url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
-    page.goto(url)
-    sign_in(page)
-    page.click("button:has-text('Allow access')")
-    token = session.fetch_token(
-        f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
-    )
+    page, token = signed_in_with_tokens(live_issuer, new_page(), callback, app)
 
     page.goto(f"{live_issuer}/account/apps")
     assert "Acme Notes" in page.locator(".app-card h2").inner_text()
