@@ -15,6 +15,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
+	deploy/argon2-native.sh $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

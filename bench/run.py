@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -192,16 +193,57 @@ def wrk(base: str, script: str, name: str, *, duration: int, connections: int) -
 def measure(
     service: Service, base: str, script: str, name: str, *, duration: int, connections: int = 16
 ) -> dict:
-    before = service.cpu()
+    before, clock_before = service.cpu(), cpu_clock()
     stats = wrk(base, script, name, duration=duration, connections=connections)
     stats["cpu_per_1000"] = (service.cpu() - before) / max(stats["requests"], 1) * 1000
+    stats["steal_pct"] = steal_percent(clock_before, cpu_clock())
     peaks = memory_mb(service.process.pid)
     stats["peak_mb"] = max(peaks) if peaks else None
     log(
         f"{name}: {stats['rps']:.0f} req/s, p50 {stats['p50']:.2f} ms, p99 {stats['p99']:.2f} ms, "
-        f"errors {stats['errors']}, {stats['cpu_per_1000']:.2f} CPU-s/1000"
+        f"errors {stats['errors']}, {stats['cpu_per_1000']:.2f} CPU-s/1000, "
+        f"{stats['steal_pct']:.0f} % of the CPU stolen by the hypervisor"
     )
     return stats
+
+
+def paired(
+    ours: tuple[Service, str, str], theirs: tuple[Service, str, str], name: str, *, duration: int, rounds: int
+) -> tuple[dict, dict]:
+    """CIAM and the peer measured in alternation, `rounds` times each.
+
+    This VM shares its host: the CPU time stolen by the hypervisor moves from minute to minute,
+    and with it both servers' figures. Rounds taken back to back see about the same machine, so
+    the ratio of each pair is fair; the median pair is reported, with every pair kept.
+    """
+    pairs = []
+    for index in range(rounds):
+        mine = measure(ours[0], ours[1], ours[2], f"{name}-{index + 1}", duration=duration)
+        peer = measure(theirs[0], theirs[1], theirs[2], f"peer-{name}-{index + 1}", duration=duration)
+        pairs.append((mine["rps"] / peer["rps"] if peer["rps"] else 0.0, mine, peer))
+    pairs.sort(key=lambda pair: pair[0])
+    ratio, mine, peer = pairs[len(pairs) // 2]
+    mine = {
+        **mine,
+        "ratio": ratio,
+        "rounds": [
+            {"rps": m["rps"], "peer_rps": t["rps"], "ratio": r, "steal_pct": m["steal_pct"]}
+            for r, m, t in pairs
+        ],
+    }
+    log(f"{name}: median ratio {ratio:.2f} of {', '.join(f'{r:.2f}' for r, _, _ in pairs)}")
+    return mine, peer
+
+
+def cpu_clock() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def steal_percent(before: list[int], after: list[int]) -> float:
+    """The share of the machine's CPU time the hypervisor gave to other guests (/proc/stat steal)."""
+    delta = [a - b for a, b in zip(after, before, strict=False)]
+    total = sum(delta[:8])
+    return 100.0 * delta[7] / total if total else 0.0
 
 
 # --- The run ----------------------------------------------------------------------------------------
@@ -312,7 +354,16 @@ def start_peer(port: int) -> Service | None:
     )
 
 
-def login_flows(base: str, fixtures: dict, *, duration: int, workers: int) -> dict:
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat), for a scenario's whole cost."""
+    fields = cpu_clock()
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def login_flows(service: Service, base: str, fixtures: dict, *, duration: int, workers: int) -> dict:
+    server_before, busy_before = service.cpu(), machine_busy_seconds()
+    driver_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [PY, str(BENCH / "flows.py"), base, str(OUT / "fixtures.json"), str(duration), str(workers)],
         capture_output=True,
@@ -320,10 +371,21 @@ def login_flows(base: str, fixtures: dict, *, duration: int, workers: int) -> di
         timeout=duration + 120,
         check=True,
     )
+    driver_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     stats = json.loads(result.stdout)
+    flows = max(stats["flows"], 1)
+    # Where each flow's CPU goes: the server, the HTTP clients driving it, and the rest of the
+    # machine (PostgreSQL, the kernel's loopback networking).
+    driver = (driver_after.ru_utime + driver_after.ru_stime) - (
+        driver_before.ru_utime + driver_before.ru_stime
+    )
+    stats["server_cpu_ms_per_flow"] = (service.cpu() - server_before) / flows * 1000
+    stats["driver_cpu_ms_per_flow"] = driver / flows * 1000
+    stats["machine_cpu_ms_per_flow"] = (machine_busy_seconds() - busy_before) / flows * 1000
     log(
         f"login flows: {stats['flows_per_s']:.1f}/s, p50 {stats['p50']:.0f} ms, p99 {stats['p99']:.0f} ms, "
-        f"errors {stats['errors']}"
+        f"errors {stats['errors']}; CPU per flow: server {stats['server_cpu_ms_per_flow']:.1f} ms, "
+        f"driver {stats['driver_cpu_ms_per_flow']:.1f} ms, whole machine {stats['machine_cpu_ms_per_flow']:.1f} ms"
     )
     return stats
 
@@ -337,7 +399,24 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-growth", action="store_true", help="Skip the 1M-row and janitor phases.")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Alternating CIAM/peer rounds for the compared scenarios; the median pair is reported.",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="Comma-separated scenarios to run (e.g. login_flow,introspection); the peer and the "
+        "growth phases run only with client_credentials or introspection among them.",
+    )
     args = parser.parse_args()
+    only = {name for name in args.only.split(",") if name}
+
+    def selected(name: str) -> bool:
+        return not only or name in only
+
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -407,16 +486,9 @@ def main() -> int:
                 headers={"Authorization": f"Bearer {fixtures['admin_token']}"},
             ),
         }
-        # Warm up every worker (imports, connections, key cache) before measuring.
-        wrk(base, scenarios["client_credentials"], "warmup", duration=3, connections=8)
-        for name, script in scenarios.items():
-            duration = min(args.duration, 10) if name == "refresh_rotation" else args.duration
-            results["scenarios"][name] = measure(ciam, base, script, name, duration=duration)
-        results["scenarios"]["login_flow"] = login_flows(base, fixtures, duration=args.duration, workers=8)
-        results["memory_steady_mb"] = memory_mb(ciam.process.pid, "VmRSS")
-        results["memory_peak_mb"] = memory_mb(ciam.process.pid, "VmHWM")
-
-        peer = start_peer(peer_port)
+        # The peer runs beside CIAM (an idle server costs nothing) so the two compared scenarios
+        # can alternate between them.
+        peer = start_peer(peer_port) if selected("client_credentials") or selected("introspection") else None
         if peer is not None:
             services.append(peer)
             peer_base = f"http://127.0.0.1:{peer_port}"
@@ -452,15 +524,35 @@ def main() -> int:
                 ),
             }
             wrk(peer_base, peer_scripts["client_credentials"], "peer-warmup", duration=3, connections=8)
-            for name, script in peer_scripts.items():
-                results["peer"][name] = measure(
-                    peer, peer_base, script, f"peer-{name}", duration=args.duration
+
+        # Warm up every worker (imports, connections, key cache) before measuring.
+        wrk(base, scenarios["client_credentials"], "warmup", duration=3, connections=8)
+        for name, script in scenarios.items():
+            if not selected(name):
+                continue
+            duration = min(args.duration, 10) if name == "refresh_rotation" else args.duration
+            if peer is not None and name in peer_scripts:
+                results["scenarios"][name], results["peer"][name] = paired(
+                    (ciam, base, script),
+                    (peer, peer_base, peer_scripts[name]),
+                    name,
+                    duration=duration,
+                    rounds=args.rounds,
                 )
+            else:
+                results["scenarios"][name] = measure(ciam, base, script, name, duration=duration)
+        if selected("login_flow"):
+            results["scenarios"]["login_flow"] = login_flows(
+                ciam, base, fixtures, duration=args.duration, workers=8
+            )
+        results["memory_steady_mb"] = memory_mb(ciam.process.pid, "VmRSS")
+        results["memory_peak_mb"] = memory_mb(ciam.process.pid, "VmHWM")
+        if peer is not None:
             results["peer"]["memory_peak_mb"] = memory_mb(peer.process.pid)
             peer.stop()
             services.remove(peer)
 
-        if not args.skip_growth:
+        if not args.skip_growth and (selected("client_credentials") or selected("introspection")):
             results["growth"] = growth(ciam, base, scenarios, database, env, args)
     finally:
         for service in services:
@@ -468,6 +560,11 @@ def main() -> int:
         if not args.keep_db:
             psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     results["machine"] = machine()
+    if only:
+        # A partial run informs, it does not replace the report of a whole one.
+        (OUT / "partial-results.json").write_text(json.dumps(results, indent=2))
+        log(f"partial run: figures above and in {OUT / 'partial-results.json'}; REPORT.md unchanged")
+        return 0
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     from report import write_report
 

@@ -125,7 +125,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "ciam.oauth.cors.CorsMiddleware",  # django-cors-headers, cheaper without an Origin
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ciam.middleware.RejectNulBytesMiddleware",
     # Token, introspection, userinfo, discovery, JWKS, health: straight to the view from here.

@@ -10,5 +10,7 @@ class OAuthConfig(AppConfig):
     def ready(self) -> None:
         from ciam import redaction
         from ciam.oauth import cors  # noqa: F401 - connects the CORS signal handler
+        from ciam.oauth.hashers import check_argon2_runs_here
 
         redaction.install()
+        check_argon2_runs_here()

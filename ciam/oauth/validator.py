@@ -29,12 +29,17 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from ciam.oauth import clientcache, fastsql
 from ciam.oauth.clientcache import get_client
+from ciam.oauth.hashers import GeneratedSecretHasher
 from ciam.oauth.keys import current_signing_key, verification_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
 from ciam.oauth.stats import record_issuance
 from ciam.oauth.tokens import new_authorization_code
 
 _CACHED_GRANT = "_ciam_grant"
+
+
+_GENERATED = GeneratedSecretHasher()
+_GENERATED_PREFIX = GeneratedSecretHasher.algorithm + "$"
 
 
 class RefreshTokenReused(errors.InvalidGrantError):
@@ -91,6 +96,9 @@ class CiamValidator(OAuth2Validator):
         # no plaintext comparison (the toolkit falls back to one).
         if not provided_secret or not stored_secret:
             return False
+        if stored_secret.startswith(_GENERATED_PREFIX):
+            # A generated secret: its own hasher directly, as check_password would pick it.
+            return _GENERATED.verify(provided_secret, stored_secret)
         return check_password(provided_secret, stored_secret)
 
     def _basic_auth_has_secret(self, request) -> bool:

@@ -23,15 +23,6 @@ def test_the_primary_key_is_a_random_uuid_used_as_the_subject():
     assert re.fullmatch(r"[0-9a-f-]{36}", str(a.pk)) and a.pk != b.pk
 
 
-def test_passwords_are_hashed_with_argon2id_at_owasp_parameters(settings):
-    from ciam.settings import PASSWORD_HASHERS
-
-    settings.PASSWORD_HASHERS = PASSWORD_HASHERS  # the production list, not the tests' fast one
-    user = User.objects.create_user(email="c@example.com", password="a long password 1")
-    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
-    assert user.check_password("a long password 1")
-
-
 def test_the_demo_admin_is_created_once_and_its_password_printed_once(capsys):
     call_command("ensure_demo_admin")
     first = capsys.readouterr().out
