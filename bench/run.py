@@ -624,8 +624,10 @@ def growth(ciam: Service, base: str, scenarios: dict, database: str, env: dict, 
     ).count("1")
     out["janitor_rows"] = expired
     log(f"janitor: purging {expired} expired rows under client_credentials load")
+    script = OUT / "growth-janitor-load.lua"
+    script.write_text(scenarios["client_credentials"])  # this run's client, not an older run's file
     load = subprocess.Popen(
-        ["wrk", "-t2", "-c16", "-d600s", "--latency", "-s", str(OUT / "client_credentials.lua"), base],
+        ["wrk", "-t2", "-c16", "-d600s", "--latency", "-s", str(script), base],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
