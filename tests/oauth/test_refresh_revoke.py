@@ -1,0 +1,89 @@
+"""RefreshToken.revoke in three statements: the same end state as django-oauth-toolkit's own."""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from oauth2_provider.models import AbstractRefreshToken
+
+from ciam.oauth.crypto import token_checksum
+from ciam.oauth.models import AccessToken, RefreshToken
+
+pytestmark = pytest.mark.django_db
+
+
+def _pair(client, user):
+    access = AccessToken.objects.create(
+        token_checksum=token_checksum(secrets.token_urlsafe(32)),
+        token="",
+        application=client,
+        user=user,
+        expires=timezone.now() + timedelta(hours=1),
+        scope="openid email",
+        resource=[],
+    )
+    refresh = RefreshToken.objects.create(
+        token_checksum=token_checksum(secrets.token_urlsafe(32)),
+        token="",
+        application=client,
+        user=user,
+        access_token=access,
+        token_family=uuid.uuid4(),
+        resource=[],
+    )
+    # An access token minted from this refresh token (what rotation leaves behind).
+    successor = AccessToken.objects.create(
+        token_checksum=token_checksum(secrets.token_urlsafe(32)),
+        token="",
+        application=client,
+        user=user,
+        source_refresh_token=refresh,
+        expires=timezone.now() + timedelta(hours=1),
+        scope="openid email",
+        resource=[],
+    )
+    return refresh, access, successor
+
+
+def _state(refresh, access, successor) -> dict:
+    row = RefreshToken.objects.get(pk=refresh.pk)
+    return {
+        "revoked": row.revoked is not None,
+        "updated_moved": row.updated > refresh.updated,
+        "access_token_id": row.access_token_id,
+        "access_exists": AccessToken.objects.filter(pk=access.pk).exists(),
+        "successor_source": AccessToken.objects.get(pk=successor.pk).source_refresh_token_id == refresh.pk,
+    }
+
+
+def test_revoke_ends_as_the_toolkits_own_does(public_client, user, django_assert_max_num_queries):
+    ours = _pair(public_client.client, user)
+    theirs = _pair(public_client.client, user)
+
+    with django_assert_max_num_queries(3):
+        ours[0].revoke()
+    AbstractRefreshToken.revoke(theirs[0])  # the toolkit's implementation, on the same model
+
+    expected = {
+        "revoked": True,
+        "updated_moved": True,
+        "access_token_id": None,
+        "access_exists": False,
+        "successor_source": True,
+    }
+    assert _state(*theirs) == expected
+    assert _state(*ours) == expected
+    # Like the toolkit's, the instance it was called on is left as it was.
+    assert ours[0].revoked is None and ours[0].access_token_id == ours[1].pk
+
+
+def test_revoking_twice_changes_nothing_the_second_time(public_client, user, django_assert_num_queries):
+    refresh, access, successor = _pair(public_client.client, user)
+    refresh.revoke()
+    first = RefreshToken.objects.get(pk=refresh.pk).revoked
+    with django_assert_num_queries(1):  # the locked read finds no live row: nothing else runs
+        refresh.revoke()
+    assert RefreshToken.objects.get(pk=refresh.pk).revoked == first
+    assert AccessToken.objects.filter(pk=successor.pk).exists()
