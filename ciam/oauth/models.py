@@ -10,6 +10,8 @@ Differences from the toolkit's own:
   refresh token revokes every access and refresh token of that family at once.
 """
 
+import uuid
+
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 from oauth2_provider.models import (
@@ -72,6 +74,19 @@ class RefreshToken(AbstractRefreshToken):
 
     def __str__(self) -> str:
         return f"RefreshToken #{self.pk}"
+
+    @classmethod
+    def revoke_family(cls, token_family: uuid.UUID | None) -> None:
+        """Revoke every refresh token of the family and delete every access token of it.
+
+        The toolkit's version only reaches access tokens still linked to a refresh token; ours
+        also removes those tagged with the family (e.g. from a client with no refresh grant).
+        """
+        if not token_family:
+            return
+        with transaction.atomic():
+            super().revoke_family(token_family)
+            AccessToken.objects.filter(token_family=token_family).delete()
 
     def revoke(self) -> None:
         """Mark this refresh token revoked and delete its access token, as the toolkit's does.

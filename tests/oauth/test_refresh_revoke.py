@@ -87,3 +87,28 @@ def test_revoking_twice_changes_nothing_the_second_time(public_client, user, dja
         refresh.revoke()
     assert RefreshToken.objects.get(pk=refresh.pk).revoked == first
     assert AccessToken.objects.filter(pk=successor.pk).exists()
+
+
+def test_revoking_a_family_also_deletes_its_access_tokens_that_no_refresh_token_links(public_client, user):
+    # E.g. the access token from a code redeemed by a client without the refresh grant: tagged
+    # with the family, linked to no refresh token. The toolkit's revoke_family would miss it.
+    refresh, access, successor = _pair(public_client.client, user)
+    family = refresh.token_family
+    orphan = AccessToken.objects.create(
+        token_checksum=token_checksum(secrets.token_urlsafe(32)),
+        token="",
+        application=public_client.client,
+        user=user,
+        expires=timezone.now() + timedelta(hours=1),
+        scope="openid",
+        resource=[],
+        token_family=family,
+    )
+    bystander, bystander_access, _ = _pair(public_client.client, user)
+
+    RefreshToken.revoke_family(family)
+
+    assert RefreshToken.objects.get(pk=refresh.pk).revoked is not None
+    assert not AccessToken.objects.filter(pk__in=[orphan.pk, access.pk]).exists()
+    assert RefreshToken.objects.get(pk=bystander.pk).revoked is None
+    assert AccessToken.objects.filter(pk=bystander_access.pk).exists()
