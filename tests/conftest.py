@@ -3,10 +3,12 @@
 import base64
 import hashlib
 import secrets
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client as DjangoClient
+from django.utils import timezone
 
 from ciam.accounts.models import User
 from clients.services import ClientWithSecret, client_create
@@ -226,3 +228,21 @@ def _fresh_process_caches():
     keys.forget_current_key()
     views._DISCOVERY = None
     yield
+
+
+def access_token_row(client, user=None, **fields):
+    """An access-token row stored as the token endpoint stores it (a digest), and its raw value."""
+    from ciam.oauth.crypto import token_checksum
+    from ciam.oauth.models import AccessToken
+
+    raw = "ciam_at_" + secrets.token_urlsafe(32)
+    row = {
+        "token": "",
+        "application": client,
+        "user": user,
+        "expires": timezone.now() + timedelta(hours=1),
+        "scope": "openid email",
+        "resource": [],
+        **fields,
+    }
+    return AccessToken.objects.create(token_checksum=token_checksum(raw), **row), raw

@@ -2,32 +2,21 @@
 own queryset, the new parameter every time, and nothing for an unknown token."""
 
 import secrets
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from ciam.accounts.models import User
 from ciam.oauth.compiled import CompiledLookup
 from ciam.oauth.crypto import token_checksum
 from ciam.oauth.models import AccessToken
 from ciam.oauth.validator import CiamValidator
+from tests.conftest import access_token_row
 
 pytestmark = pytest.mark.django_db
 
 
-def _token(client, user=None, scope="openid email") -> str:
-    raw = "ciam_at_" + secrets.token_urlsafe(32)
-    AccessToken.objects.create(
-        token_checksum=token_checksum(raw),
-        token="",
-        application=client,
-        user=user,
-        expires=timezone.now() + timedelta(hours=1),
-        scope=scope,
-        resource=["https://api.example"] if user is None else [],
-    )
-    return raw
+def _token(client, user=None) -> str:
+    return access_token_row(client, user, resource=["https://api.example"] if user is None else [])[1]
 
 
 def _fields(instance) -> dict:

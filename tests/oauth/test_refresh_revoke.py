@@ -2,28 +2,19 @@
 
 import secrets
 import uuid
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from oauth2_provider.models import AbstractRefreshToken
 
 from ciam.oauth.crypto import token_checksum
 from ciam.oauth.models import AccessToken, RefreshToken
+from tests.conftest import access_token_row
 
 pytestmark = pytest.mark.django_db
 
 
 def _pair(client, user):
-    access = AccessToken.objects.create(
-        token_checksum=token_checksum(secrets.token_urlsafe(32)),
-        token="",
-        application=client,
-        user=user,
-        expires=timezone.now() + timedelta(hours=1),
-        scope="openid email",
-        resource=[],
-    )
+    access, _ = access_token_row(client, user)
     refresh = RefreshToken.objects.create(
         token_checksum=token_checksum(secrets.token_urlsafe(32)),
         token="",
@@ -34,16 +25,7 @@ def _pair(client, user):
         resource=[],
     )
     # An access token minted from this refresh token (what rotation leaves behind).
-    successor = AccessToken.objects.create(
-        token_checksum=token_checksum(secrets.token_urlsafe(32)),
-        token="",
-        application=client,
-        user=user,
-        source_refresh_token=refresh,
-        expires=timezone.now() + timedelta(hours=1),
-        scope="openid email",
-        resource=[],
-    )
+    successor, _ = access_token_row(client, user, source_refresh_token=refresh)
     return refresh, access, successor
 
 
@@ -94,16 +76,7 @@ def test_revoking_a_family_also_deletes_its_access_tokens_that_no_refresh_token_
     # with the family, linked to no refresh token. The toolkit's revoke_family would miss it.
     refresh, access, successor = _pair(public_client.client, user)
     family = refresh.token_family
-    orphan = AccessToken.objects.create(
-        token_checksum=token_checksum(secrets.token_urlsafe(32)),
-        token="",
-        application=public_client.client,
-        user=user,
-        expires=timezone.now() + timedelta(hours=1),
-        scope="openid",
-        resource=[],
-        token_family=family,
-    )
+    orphan, _ = access_token_row(public_client.client, user, scope="openid", token_family=family)
     bystander, bystander_access, _ = _pair(public_client.client, user)
 
     RefreshToken.revoke_family(family)
