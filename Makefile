@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps bench lint format clean soak
+.PHONY: run test install system-deps bench instructions lint format clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: install
 	$(BIN)/pip install --quiet -e ".[test,bench]"
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
 	cd bench && ../$(BIN)/python run.py $(BENCH_ARGS)
+
+## make instructions: instructions per request under valgrind (repeatable, unlike timings on a shared VM)
+instructions: install
+	@command -v valgrind >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; }
+	$(BIN)/python bench/instructions.py $(INSTRUCTIONS_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,323 @@
+"""Instructions per request, counted by valgrind's callgrind: `make instructions`.
+
+Timings on this shared VM move by 20-50 % from one minute to the next; instruction counts do not
+(the same code counts the same to 0.3 %). Each scenario runs in its own process under
+`valgrind --tool=callgrind --instr-atstart=no`: the WSGI application is called in process with
+the environ uWSGI would give it, warmed up, and collection is switched on around N requests only.
+The database is a fresh PostgreSQL one on 127.0.0.1 (dropped afterwards), so the statements are
+the production ones.
+
+    python bench/instructions.py                    every scenario
+    python bench/instructions.py userinfo login_flow
+"""
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from run import PY, ROOT, manage, psql  # noqa: E402 - the harness's own helpers
+
+SCENARIOS = (
+    "health",
+    "discovery",
+    "client_credentials",
+    "introspection",
+    "userinfo",
+    "refresh_rotation",
+    "login_flow",
+)
+REQUESTS = {"refresh_rotation": 50, "login_flow": 20}  # per scenario; 100 for the others
+CALLBACK = "http://127.0.0.1:9/callback"
+PASSWORD = "bench password 1234"
+
+
+# --- Inside the measured process ---------------------------------------------------------------
+
+
+def _environ(method: str, url: str, body: bytes = b"", headers: dict | None = None) -> dict:
+    parts = urlsplit(url)
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": parts.path,
+        "QUERY_STRING": parts.query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "SCRIPT_NAME": "",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if body:
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+        environ["CONTENT_LENGTH"] = str(len(body))
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
+
+
+class Browser:
+    """Calls the WSGI application directly, keeping cookies like a browser."""
+
+    def __init__(self, application):
+        self.application, self.cookies = application, {}
+
+    def call(self, method: str, url: str, form: dict | None = None, headers: dict | None = None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        answer = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            answer["status"], answer["headers"] = int(status.split()[0]), response_headers
+
+        body = urlencode(form).encode() if form else b""
+        content = b"".join(self.application(_environ(method, url, body, headers), start_response))
+        location = None
+        for name, value in answer["headers"]:
+            if name.lower() == "set-cookie":
+                cookie = SimpleCookie()
+                cookie.load(value)
+                self.cookies.update({key: morsel.value for key, morsel in cookie.items()})
+            elif name.lower() == "location":
+                location = value
+        return answer["status"], location, content.decode()
+
+
+def _basic(client_id: str, secret: str) -> str:
+    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+def _one_flow(application, fixtures: dict, email: str) -> None:
+    web = Browser(application)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": fixtures["app"],
+            "redirect_uri": CALLBACK,
+            "scope": "openid email",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    status, location, _ = web.call("GET", f"/oauth2/auth?{query}")
+    assert status == 302, status
+    status, _, page = web.call("GET", location)
+    assert status == 200, status
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    nxt = re.search(r'name="next" value="([^"]*)"', page).group(1).replace("&amp;", "&")
+    form = {"csrfmiddlewaretoken": csrf, "email": email, "password": PASSWORD, "next": nxt}
+    status, location, _ = web.call("POST", "/login", form)
+    assert status == 302, status
+    status, location, _ = web.call("GET", location)
+    assert status == 302 and location.startswith(CALLBACK), (status, location)
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "client_id": fixtures["app"],
+        "code_verifier": verifier,
+    }
+    status, _, body = Browser(application).call("POST", "/oauth2/token", exchange)
+    assert status == 200 and "id_token" in body, body
+
+
+def _request_maker(scenario: str, application, fixtures: dict):
+    """A function making (and checking) one request of the scenario."""
+    web = Browser(application)
+
+    def checked(method, url, form=None, headers=None, expect=200):
+        def one():
+            status, _, body = web.call(method, url, form, headers)
+            assert status == expect, (scenario, status, body[:300])
+
+        return one
+
+    if scenario == "health":
+        return checked("GET", "/health/alive")
+    if scenario == "discovery":
+        return checked("GET", "/.well-known/openid-configuration")
+    if scenario == "client_credentials":
+        auth = {"Authorization": _basic(*fixtures["cc"])}
+        return checked("POST", "/oauth2/token", {"grant_type": "client_credentials"}, auth)
+    if scenario == "introspection":
+        auth = {"Authorization": _basic(*fixtures["rs"])}
+        return checked("POST", "/oauth2/introspect", {"token": fixtures["probe_token"]}, auth)
+    if scenario == "userinfo":
+        return checked("GET", "/userinfo", headers={"Authorization": f"Bearer {fixtures['user_token']}"})
+    if scenario == "refresh_rotation":
+        tokens = iter(fixtures["refresh_tokens"])
+
+        def rotate():
+            form = {
+                "grant_type": "refresh_token",
+                "client_id": fixtures["app"],
+                "refresh_token": next(tokens),
+            }
+            status, _, body = web.call("POST", "/oauth2/token", form)
+            assert status == 200, body
+
+        return rotate
+    if scenario == "login_flow":
+        users = iter(fixtures["flow_users"])
+        return lambda: _one_flow(application, fixtures, next(users))
+    raise SystemExit(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+
+
+def measured(scenario: str, fixtures_path: str, count: int) -> None:
+    """Run inside valgrind: warm up, then collect around `count` requests only."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ciam.settings")
+    sys.path.insert(0, str(ROOT))
+    from ciam.wsgi import application
+
+    fixtures = json.loads(Path(fixtures_path).read_text())
+    one = _request_maker(scenario, application, fixtures)
+    for _ in range(10):
+        one()
+    control = ["callgrind_control", "-i"]
+    subprocess.run([*control, "on", str(os.getpid())], capture_output=True, check=True)
+    for _ in range(count):
+        one()
+    subprocess.run([*control, "off", str(os.getpid())], capture_output=True, check=True)
+
+
+# --- The runner ---------------------------------------------------------------------------------
+
+SEED = """
+import json, os, secrets, uuid
+from datetime import timedelta
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from ciam.accounts.models import User
+from ciam.oauth.crypto import token_checksum
+from ciam.oauth.keys import current_signing_key
+from ciam.oauth.models import AccessToken, RefreshToken
+from clients.services import client_create
+from consent.models import Consent
+
+current_signing_key()
+cc = client_create(client_name="cc", grant_types=["client_credentials"], scope="email")
+rs = client_create(client_name="rs", grant_types=["client_credentials"], scope="ciam:introspect")
+app = client_create(client_name="app", token_endpoint_auth_method="none",
+    grant_types=["authorization_code", "refresh_token"], scope="openid profile email",
+    redirect_uris=[os.environ["CALLBACK"]]).client
+password = make_password(os.environ["PASSWORD"])
+users = [User.objects.create(email=f"user{n}@bench.example", password=password, name=f"User {n}")
+         for n in range(40)]
+for user in users:
+    Consent.objects.create(user=user, client=app, scopes=["openid", "profile", "email"], remember=True)
+expires = timezone.now() + timedelta(hours=1)
+def access(client, user=None, scope="email"):
+    raw = "ciam_at_" + secrets.token_urlsafe(32)
+    row = AccessToken.objects.create(token_checksum=token_checksum(raw), token="", application=client,
+        user=user, expires=expires, scope=scope, resource=[])
+    return raw, row
+refresh = []
+for n in range(80):
+    _, row = access(app, users[n % 40], "openid email")
+    raw = "ciam_rt_" + secrets.token_urlsafe(32)
+    RefreshToken.objects.create(token_checksum=token_checksum(raw), token="", application=app,
+        user=users[n % 40], access_token=row, token_family=uuid.uuid4(), resource=[])
+    refresh.append(raw)
+fixtures = {
+    "cc": [cc.client.client_id, cc.client_secret],
+    "rs": [rs.client.client_id, rs.client_secret],
+    "app": app.client_id,
+    "probe_token": access(cc.client)[0],
+    "user_token": access(app, users[0], "openid profile email")[0],
+    "refresh_tokens": refresh,
+    "flow_users": [u.email for u in users],
+}
+with open(os.environ["FIXTURES"], "w") as handle:
+    json.dump(fixtures, handle)
+"""
+
+
+def count(scenario: str, env: dict, fixtures: Path) -> float:
+    requests = REQUESTS.get(scenario, 100)
+    result = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={fixtures.parent / f'callgrind.{scenario}.out'}",
+            PY,
+            __file__,
+            "--measured",
+            scenario,
+            str(fixtures),
+            str(requests),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    collected = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or not collected:
+        raise SystemExit(f"{scenario} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    return int(collected.group(1)) / requests
+
+
+def main(scenarios: list[str]) -> None:
+    for scenario in scenarios:
+        if scenario not in SCENARIOS:
+            raise SystemExit(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    database = f"ciam_instructions_{int(time.time())}"
+    out = BENCH / "out"
+    out.mkdir(exist_ok=True)
+    fixtures = out / "instructions-fixtures.json"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CIAM_")},
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DATABASE_CONN_MAX_AGE": "600",
+        "DEBUG": "false",
+        "SECRET_KEY": "instructions-" + "x" * 50,
+        "CIAM_ISSUER": "http://127.0.0.1:8000",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "CIAM_LOGIN_IP_MAX_FAILURES": "1000000",
+        "FIXTURES": str(fixtures),
+        "CALLBACK": CALLBACK,
+        "PASSWORD": PASSWORD,
+    }
+    psql(f"CREATE DATABASE {database}")
+    try:
+        manage(env, "migrate", "--noinput", "-v0")
+        manage(env, "shell", "-c", SEED)
+        print("| request | instructions per request |")
+        print("|---|---|")
+        for scenario in scenarios:
+            print(f"| {scenario} | {count(scenario, env, fixtures) / 1e6:.2f} M |", flush=True)
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--measured"]:
+        measured(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main(sys.argv[1:] or list(SCENARIOS))
