@@ -1,6 +1,7 @@
 """The benchmark harness's own parts: the sign-in flow driver follows the real pages of a live
 server, and the report is written from alternating CIAM/peer rounds."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -74,3 +75,31 @@ def test_the_report_gives_the_median_pair_and_every_round(tmp_path):
     assert "| 6 % | |" in text  # the peer's stolen CPU
     assert "server 50.4 ms" in text or "the server 50.4 ms" in text
     assert (tmp_path / "ratios.png").stat().st_size > 1000
+
+
+@pytest.mark.django_db
+def test_every_instruction_counting_scenario_runs_against_the_application(tmp_path, monkeypatch):
+    # `make instructions` seeds with bench/instructions.py's SEED and calls the WSGI application
+    # as uWSGI would; here without valgrind, so that the scenarios cannot rot unnoticed.
+    import instructions
+    from django.core.signals import request_finished, request_started
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+
+    monkeypatch.setenv("FIXTURES", str(tmp_path / "fixtures.json"))
+    monkeypatch.setenv("CALLBACK", instructions.CALLBACK)
+    monkeypatch.setenv("PASSWORD", instructions.PASSWORD)
+    exec(instructions.SEED, {})  # noqa: S102 - the harness's own seed script
+    fixtures = json.loads((tmp_path / "fixtures.json").read_text())
+    # As Django's test client does: the test's transaction must outlive each request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        application = get_wsgi_application()
+        for scenario in instructions.SCENARIOS:
+            one = instructions._request_maker(scenario, application, fixtures)
+            one()
+            one()  # each maker asserts its own answers (200s, a code, an ID token)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
