@@ -12,21 +12,20 @@ the production ones.
 """
 
 import base64
-import hashlib
 import io
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+import flows  # noqa: E402 - the harness's own flow
 from run import PY, ROOT, manage, psql  # noqa: E402 - the harness's own helpers
 
 SCENARIOS = (
@@ -74,13 +73,13 @@ def _environ(method: str, url: str, body: bytes = b"", headers: dict | None = No
     return environ
 
 
-class Browser:
-    """Calls the WSGI application directly, keeping cookies like a browser."""
+class WsgiBrowser:
+    """flows.Browser's interface, calling the WSGI application directly; keeps cookies."""
 
     def __init__(self, application):
         self.application, self.cookies = application, {}
 
-    def call(self, method: str, url: str, form: dict | None = None, headers: dict | None = None):
+    def request(self, method: str, url: str, form: dict | None = None, headers: dict | None = None):
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -91,15 +90,12 @@ class Browser:
 
         body = urlencode(form).encode() if form else b""
         content = b"".join(self.application(_environ(method, url, body, headers), start_response))
-        location = None
         for name, value in answer["headers"]:
             if name.lower() == "set-cookie":
                 cookie = SimpleCookie()
                 cookie.load(value)
                 self.cookies.update({key: morsel.value for key, morsel in cookie.items()})
-            elif name.lower() == "location":
-                location = value
-        return answer["status"], location, content.decode()
+        return answer["status"], {k.lower(): v for k, v in answer["headers"]}, content.decode()
 
 
 def _basic(client_id: str, secret: str) -> str:
@@ -107,51 +103,13 @@ def _basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(pair).decode()
 
 
-def _one_flow(application, fixtures: dict, email: str) -> None:
-    web = Browser(application)
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": fixtures["app"],
-            "redirect_uri": CALLBACK,
-            "scope": "openid email",
-            "state": "s",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
-    status, location, _ = web.call("GET", f"/oauth2/auth?{query}")
-    assert status == 302, status
-    status, _, page = web.call("GET", location)
-    assert status == 200, status
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    nxt = re.search(r'name="next" value="([^"]*)"', page).group(1).replace("&amp;", "&")
-    form = {"csrfmiddlewaretoken": csrf, "email": email, "password": PASSWORD, "next": nxt}
-    status, location, _ = web.call("POST", "/login", form)
-    assert status == 302, status
-    status, location, _ = web.call("GET", location)
-    assert status == 302 and location.startswith(CALLBACK), (status, location)
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CALLBACK,
-        "client_id": fixtures["app"],
-        "code_verifier": verifier,
-    }
-    status, _, body = Browser(application).call("POST", "/oauth2/token", exchange)
-    assert status == 200 and "id_token" in body, body
-
-
 def _request_maker(scenario: str, application, fixtures: dict):
     """A function making (and checking) one request of the scenario."""
-    web = Browser(application)
+    web = WsgiBrowser(application)
 
     def checked(method, url, form=None, headers=None, expect=200):
         def one():
-            status, _, body = web.call(method, url, form, headers)
+            status, _, body = web.request(method, url, form, headers)
             assert status == expect, (scenario, status, body[:300])
 
         return one
@@ -174,16 +132,16 @@ def _request_maker(scenario: str, application, fixtures: dict):
         def rotate():
             form = {
                 "grant_type": "refresh_token",
-                "client_id": fixtures["app"],
+                "client_id": fixtures["app"]["client_id"],
                 "refresh_token": next(tokens),
             }
-            status, _, body = web.call("POST", "/oauth2/token", form)
+            status, _, body = web.request("POST", "/oauth2/token", form)
             assert status == 200, body
 
         return rotate
     if scenario == "login_flow":
         users = iter(fixtures["flow_users"])
-        return lambda: _one_flow(application, fixtures, next(users))
+        return lambda: flows.one_flow(WsgiBrowser(application), fixtures, next(users))
     raise SystemExit(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
 
 
@@ -245,7 +203,8 @@ for n in range(80):
 fixtures = {
     "cc": [cc.client.client_id, cc.client_secret],
     "rs": [rs.client.client_id, rs.client_secret],
-    "app": app.client_id,
+    "app": {"client_id": app.client_id, "redirect_uri": os.environ["CALLBACK"]},
+    "password": os.environ["PASSWORD"],
     "probe_token": access(cc.client)[0],
     "user_token": access(app, users[0], "openid profile email")[0],
     "refresh_tokens": refresh,

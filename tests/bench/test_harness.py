@@ -35,10 +35,10 @@ def test_the_flow_driver_signs_in_and_gets_an_id_token_through_the_pages(live_is
     Consent.objects.create(user=person, client=app, scopes=["openid", "email"], remember=True)
     fixtures = {"app": {"client_id": app.client_id, "redirect_uri": callback}, "password": PASSWORD}
 
-    flows.one_flow(live_issuer, fixtures, person.email)  # asserts every step itself
+    flows.one_flow(flows.Browser(live_issuer), fixtures, person.email)  # asserts every step itself
 
     with pytest.raises(AssertionError):  # a wrong password stops at the sign-in step
-        flows.one_flow(live_issuer, {**fixtures, "password": "not the password"}, person.email)
+        flows.one_flow(flows.Browser(live_issuer), {**fixtures, "password": "x"}, person.email)
 
 
 def test_the_report_gives_the_median_pair_and_every_round(tmp_path):
