@@ -9,13 +9,26 @@ _PROTOCOL_PREFIXES = ("/oauth2/", "/admin/", "/userinfo", "/.well-known/")
 
 
 def _has_nul(request: HttpRequest) -> bool:
-    # NUL never appears in a valid parameter, and PostgreSQL cannot store or compare it.
-    if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get("QUERY_STRING", ""):
+    body = b""
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        try:
+            body = request.body
+        except Exception:  # noqa: BLE001 - too big etc.: the view answers that
+            body = b""
+    return contains_nul(
+        request.META.get("QUERY_STRING", ""), request.META.get("HTTP_AUTHORIZATION", ""), body
+    )
+
+
+def contains_nul(query_string: str, authorization: str, form_body: bytes) -> bool:
+    """Whether a NUL hides in the query string, the Authorization header (Basic credentials
+    included) or a form body. NUL never appears in a valid parameter, and PostgreSQL cannot store
+    or compare it. Shared with the WSGI fast path (ciam.oauth.fastpath)."""
+    if "\x00" in query_string or "%00" in query_string:
         return True
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
-    if "\x00" in auth:
+    if "\x00" in authorization:
         return True
-    scheme, _, value = auth.partition(" ")
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic" and value:
         try:
             decoded = base64.b64decode(value.strip(), validate=False)
@@ -24,13 +37,7 @@ def _has_nul(request: HttpRequest) -> bool:
                 return True
         except (binascii.Error, ValueError):
             pass
-    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-        try:
-            body = request.body
-        except Exception:  # noqa: BLE001 - too big etc.: the view answers that
-            return False
-        return b"%00" in body or b"\x00" in body
-    return False
+    return b"%00" in form_body or b"\x00" in form_body
 
 
 class RejectNulBytesMiddleware:

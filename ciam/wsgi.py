@@ -1,7 +1,13 @@
+"""The WSGI application uWSGI serves: Django's handler, with the plain client-credentials and
+introspection requests answered first by ciam.oauth.fastpath (the same validation, less around it)."""
+
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ciam.settings")
+django.setup(set_prefix=False)
 
-application = get_wsgi_application()
+from ciam.oauth.fastpath import FastPathHandler  # noqa: E402 - needs the apps loaded
+
+application = FastPathHandler()

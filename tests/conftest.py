@@ -6,12 +6,49 @@ import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import django.test.testcases
 import pytest
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.http import HttpResponse
 from django.test import Client as DjangoClient
+from django.test.client import ClientHandler
 from django.utils import timezone
 
 from ciam.accounts.models import User
+from ciam.oauth import fastpath
 from clients.services import ClientWithSecret, client_create
+
+# Every request goes through the WSGI fast path first (ciam.oauth.fastpath), as under uWSGI: the
+# live server runs the production handler, and the test client below asks the fast path before
+# Django's handler. So every token and introspection test also tests the fast path.
+django.test.testcases.WSGIHandler = fastpath.FastPathHandler
+_django_client_call = ClientHandler.__call__
+
+
+def _client_call_through_the_fast_path(self, environ):
+    # As ClientHandler does around Django's handler: the test's connection stays open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        served = fastpath.answer(environ)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    if served is None:
+        return _django_client_call(self, environ)
+    status, headers, body = served
+    response = HttpResponse(body, status=int(status[:3]))
+    del response["Content-Type"]
+    for name, value in headers:
+        response[name] = value
+    response.wsgi_request = WSGIRequest(environ)
+    response.ciam_fast_path = True
+    return response
+
+
+ClientHandler.__call__ = _client_call_through_the_fast_path
 
 PASSWORD = "correct horse battery staple 42"
 CALLBACK = "http://127.0.0.1:8765/callback"

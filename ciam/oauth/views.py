@@ -290,15 +290,24 @@ def token(request: HttpRequest) -> HttpResponse:
 
 
 def _oauthlib_request(request: HttpRequest, *, optimistic: bool) -> OAuthlibRequest:
+    return protocol_request(
+        request.path,
+        list(request.POST.items()),
+        request.META.get("HTTP_AUTHORIZATION"),
+        optimistic=optimistic,
+    )
+
+
+def protocol_request(path: str, params: list, auth: str | None, *, optimistic: bool) -> OAuthlibRequest:
     """What oauthlib and the validator read of a POSTed protocol request (its form parameters and
     Authorization header), without the toolkit's copy of every header and re-encoded body.
     `optimistic`: the validator may use the client this process keeps without re-reading it; the
-    caller must then prove it unchanged (see _client_credentials_fast, introspect_view)."""
-    auth = request.META.get("HTTP_AUTHORIZATION")
+    caller must then prove it unchanged (see issue_client_credentials, introspect_view).
+    Shared by the views and the WSGI fast path (ciam.oauth.fastpath)."""
     oauth_request = OAuthlibRequest(
-        request.path,
+        path,
         http_method="POST",
-        body=list(request.POST.items()),
+        body=params,
         headers={"HTTP_AUTHORIZATION": auth, "Authorization": auth} if auth else {},
     )
     oauth_request.ciam_optimistic = optimistic
@@ -306,7 +315,13 @@ def _oauthlib_request(request: HttpRequest, *, optimistic: bool) -> OAuthlibRequ
 
 
 def _client_credentials_fast(request: HttpRequest) -> HttpResponse | None:
-    """The busiest grant with one statement instead of two, or None to take the checked path.
+    issued = issue_client_credentials(_oauthlib_request(request, optimistic=True))
+    return None if issued is None else _django_response(issued[0], issued[1], 200)
+
+
+def issue_client_credentials(oauth_request: OAuthlibRequest) -> tuple[dict, str] | None:
+    """The busiest grant with one statement instead of two: (headers, body), or None to take the
+    checked path.
 
     oauthlib's own client-credentials grant runs with the same validator and checks (client
     authentication, grant allowed, scopes, persistence), but against the client as this process
@@ -317,10 +332,10 @@ def _client_credentials_fast(request: HttpRequest) -> HttpResponse | None:
     changed since, and every refusal) returns None, and the request is served again by the
     generic path, which re-reads the client and decides, with its own errors. The toolkit's
     generic marshalling (a copy of every header, re-encoding the body) is skipped too; the
-    endpoint guard has already refused a wrong method, content type or repeated parameter.
+    endpoint guard (or the fast path's own checks) has already refused a wrong method, content
+    type or repeated parameter.
     """
     server = flows.oauthlib_core().server
-    oauth_request = _oauthlib_request(request, optimistic=True)
     oauth_request.scopes = scope_to_list(oauth_request.scope)
     oauth_request.extra_credentials = None
     grant = server.grant_types["client_credentials"]
@@ -331,7 +346,7 @@ def _client_credentials_fast(request: HttpRequest) -> HttpResponse | None:
         return None
     if status != 200:
         return None
-    return _django_response(headers, body, status)
+    return headers, body
 
 
 @oauth_endpoint()
@@ -344,9 +359,13 @@ def revoke(request: HttpRequest) -> HttpResponse:
 
 
 def _authenticated_client(request: HttpRequest, *, optimistic: bool = False):
-    """The confidential client authenticating this request, or None; with `optimistic`, also
-    whether it is the kept client, unchecked (then (client, True))."""
-    oauth_request = _oauthlib_request(request, optimistic=optimistic)
+    return authenticated_client(_oauthlib_request(request, optimistic=optimistic))
+
+
+def authenticated_client(oauth_request: OAuthlibRequest):
+    """The confidential client authenticating this request, or None; for an optimistic request,
+    also whether it is the kept client, unchecked (then (client, True))."""
+    optimistic = oauth_request.ciam_optimistic
     validator = flows.oauthlib_core().server.request_validator
     client = oauth_request.client if validator.authenticate_client(oauth_request) else None
     if client is None or client.is_public:
