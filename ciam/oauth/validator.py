@@ -362,9 +362,14 @@ class CiamValidator(OAuth2Validator):
         )
         self._set_token_value(access_token, token["access_token"])
         unverified = getattr(request, "ciam_client_unverified", None)
+        # A client-credentials token may be lost if the database crashes right after: see fastsql.
+        asynchronous = request.grant_type == "client_credentials" and settings.CIAM_CC_TOKEN_ASYNC_COMMIT
         if unverified is None:
-            return fastsql.insert(access_token)
-        if fastsql.insert(access_token, unchanged_client=unverified) is None:
+            return fastsql.insert(access_token, asynchronous_commit=asynchronous)
+        if (
+            fastsql.insert(access_token, unchanged_client=unverified, asynchronous_commit=asynchronous)
+            is None
+        ):
             raise ClientChanged(unverified.client_id)
         return access_token
 
