@@ -124,6 +124,12 @@ def confidential_client(make_client) -> ClientWithSecret:
 
 
 @pytest.fixture
+def resource_server(make_client) -> ClientWithSecret:
+    """A resource server: may introspect any client's tokens (the `ciam:introspect` scope)."""
+    return make_client(client_name="API", grant_types=["client_credentials"], scope="ciam:introspect")
+
+
+@pytest.fixture
 def m2m_client(make_client) -> ClientWithSecret:
     return make_client(
         client_name="Machine",

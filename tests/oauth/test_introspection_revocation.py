@@ -27,11 +27,6 @@ HYDRA_FIELDS = {
 }
 
 
-@pytest.fixture
-def resource_server(make_client):
-    return make_client(client_name="API", grant_types=["client_credentials"], scope="ciam:introspect")
-
-
 def introspect(client_result, token, **extra):
     return form_post(
         DjangoClient(),

@@ -71,16 +71,6 @@ def header_map(headers) -> dict:
     return {name.lower(): value for name, value in headers}
 
 
-@pytest.fixture
-def resource_server(make_client):
-    return make_client(
-        client_name="API",
-        grant_types=["client_credentials"],
-        scope="email ciam:introspect",
-        token_endpoint_auth_method="client_secret_basic",
-    )
-
-
 def credentials(made) -> str:
     return basic(made.client.client_id, made.client_secret)
 

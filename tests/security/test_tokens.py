@@ -17,9 +17,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.security("deleted-or-disabled-c
 
 
 @pytest.fixture
-def resource_server(make_client):
-    made = make_client(client_name="API", grant_types=["client_credentials"], scope="ciam:introspect")
-    return basic(made.client.client_id, made.client_secret)
+def resource_server_auth(resource_server):
+    return basic(resource_server.client.client_id, resource_server.client_secret)
 
 
 def _holdings(flow, confidential_client):
@@ -34,10 +33,10 @@ def _holdings(flow, confidential_client):
     return {"person": person, "own": own["access_token"], "code": (code, verifier)}
 
 
-def _assert_all_dead(held, client_id, secret, resource_server):
+def _assert_all_dead(held, client_id, secret, resource_server_auth):
     for token in (held["person"]["access_token"], held["own"], held["person"]["refresh_token"]):
         answer = form_post(
-            DjangoClient(), "/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=resource_server
+            DjangoClient(), "/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=resource_server_auth
         )
         assert answer.json() == {"active": False}
     userinfo = DjangoClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {held['person']['access_token']}")
@@ -57,22 +56,24 @@ def _assert_all_dead(held, client_id, secret, resource_server):
     assert cc(client_id, secret, via="post").status_code == 401
 
 
-def test_a_disabled_clients_tokens_and_codes_are_dead_everywhere(flow, confidential_client, resource_server):
+def test_a_disabled_clients_tokens_and_codes_are_dead_everywhere(
+    flow, confidential_client, resource_server_auth
+):
     held = _holdings(flow, confidential_client)
     client = confidential_client.client
     client_set_active(client=client, active=False, actor_label="tests")
-    _assert_all_dead(held, client.client_id, confidential_client.client_secret, resource_server)
+    _assert_all_dead(held, client.client_id, confidential_client.client_secret, resource_server_auth)
     authorize = flow.web.get("/oauth2/auth", {"client_id": client.client_id, "response_type": "code"})
     assert authorize.status_code == 400 and "Location" not in authorize
 
 
 def test_a_deleted_clients_tokens_stay_dead_even_if_its_client_id_is_registered_again(
-    flow, confidential_client, make_client, resource_server
+    flow, confidential_client, make_client, resource_server_auth
 ):
     held = _holdings(flow, confidential_client)
     client = confidential_client.client
     client_delete(client=client, actor_label="tests")
-    _assert_all_dead(held, client.client_id, confidential_client.client_secret, resource_server)
+    _assert_all_dead(held, client.client_id, confidential_client.client_secret, resource_server_auth)
 
     # Someone registers the same client_id (and even the same secret) afterwards.
     again = make_client(
@@ -87,7 +88,7 @@ def test_a_deleted_clients_tokens_stay_dead_even_if_its_client_id_is_registered_
     assert again.client.pk != client.pk
     for token in (held["person"]["access_token"], held["own"], held["person"]["refresh_token"]):
         answer = form_post(
-            DjangoClient(), "/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=resource_server
+            DjangoClient(), "/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=resource_server_auth
         )
         assert answer.json() == {"active": False}
     assert (
