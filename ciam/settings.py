@@ -342,8 +342,8 @@ if CIAM_SIGNING_ALGORITHM not in {"RS256", "ES256"}:
 CIAM_KEY_ENCRYPTION_SECRET = env_str("CIAM_KEY_ENCRYPTION_SECRET", SECRET_KEY)
 CIAM_CLIENT_SECRET_PEPPER = env_str("CIAM_CLIENT_SECRET_PEPPER", SECRET_KEY)
 # Client-credentials access tokens are committed without waiting for the disk (PostgreSQL's
-# synchronous_commit=off, for that INSERT only): if the database itself crashes within a fraction
-# of a second of issuing one, that token is lost and answers inactive, and its client asks again.
+# synchronous_commit=off, for that INSERT only): if the database itself crashes within 600 ms
+# (3 x wal_writer_delay) of issuing one, that token is lost and answers inactive; its client asks again.
 # Revocations, rotations, codes and every other write always wait. false: wait for these too.
 CIAM_CC_TOKEN_ASYNC_COMMIT = env_bool("CIAM_CC_TOKEN_ASYNC_COMMIT", True)
 # How often each process adds its count of issued tokens to the dashboard's hourly rows.
