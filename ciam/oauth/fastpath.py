@@ -53,11 +53,11 @@ _FORM_TYPES = frozenset(
         "application/x-www-form-urlencoded;charset=utf-8",
     }
 )
-_NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 # Hosts seen allowed (only those; a refused one goes to Django, which answers 400) and the headers
 # the middleware adds per (path, https). Both are cleared when a setting changes (tests).
-_ALLOWED_HOSTS: dict = {}
+_ALLOWED_HOSTS: set = set()
 _HEADERS: dict[tuple[str, bool], list[tuple[str, str]]] = {}
 
 
@@ -125,12 +125,13 @@ def _host_allowed(environ: dict, secure: bool) -> bool:
     except (DisallowedHost, KeyError):
         return False
     if len(_ALLOWED_HOSTS) < 64:
-        _ALLOWED_HOSTS[key] = True
+        _ALLOWED_HOSTS.add(key)
     return True
 
 
-def _plain_form(environ: dict, allowed: frozenset) -> tuple[bytes, dict] | None:
-    """The body and its parameters, if this is the plain case; None for Django (body restored)."""
+def _plain_form(environ: dict, allowed: frozenset) -> tuple[dict, bool] | None:
+    """The parameters, and whether the request came over https, if this is the plain case;
+    None for Django (body restored)."""
     if (
         environ.get("REQUEST_METHOD") != "POST"
         or environ.get("QUERY_STRING")
@@ -165,17 +166,19 @@ def _plain_form(environ: dict, allowed: frozenset) -> tuple[bytes, dict] | None:
     params = dict(pairs)
     if len(params) != len(pairs) or not params.keys() <= allowed:
         return None  # a repeated or unexpected parameter: Django's guard and grant decide
-    return body, params
+    return params, secure
 
 
-def _json(path: str, environ: dict, headers: list, body: str) -> tuple[str, list, bytes]:
+def _json(path: str, secure: bool, headers: dict, body: str) -> tuple[str, list, bytes]:
+    """A 200 as the view's response would be after the middleware: its headers, then no-store
+    and no-cache (as views._django_response), the middleware's headers and the length."""
     content = body.encode()
-    headers = [
-        *headers,
-        *_middleware_headers(path, _is_secure(environ)),
+    fields = [
+        *{**headers, **_NO_STORE}.items(),
+        *_middleware_headers(path, secure),
         ("Content-Length", str(len(content))),
     ]
-    return "200 OK", headers, content
+    return "200 OK", fields, content
 
 
 _TOKEN_PARAMS = frozenset({"grant_type", "scope"})
@@ -186,27 +189,26 @@ def _token(environ: dict) -> tuple[str, list, bytes] | None:
     from ciam.oauth.views import issue_client_credentials, protocol_request
 
     form = _plain_form(environ, _TOKEN_PARAMS)
-    if form is None or form[1].get("grant_type") != "client_credentials":
+    if form is None or form[0].get("grant_type") != "client_credentials":
         return None
+    params, secure = form
     oauth_request = protocol_request(
-        TOKEN_PATH, list(form[1].items()), environ["HTTP_AUTHORIZATION"], optimistic=True
+        TOKEN_PATH, list(params.items()), environ["HTTP_AUTHORIZATION"], optimistic=True
     )
     issued = issue_client_credentials(oauth_request)
     if issued is None:
         return None
-    headers, body = issued
-    # As views._django_response: oauthlib's headers, then no-store and no-cache.
-    fields = {**headers, "Cache-Control": "no-store", "Pragma": "no-cache"}
-    return _json(TOKEN_PATH, environ, list(fields.items()), body)
+    headers, body = issued  # oauthlib's
+    return _json(TOKEN_PATH, secure, headers, body)
 
 
 def _introspect(environ: dict) -> tuple[str, list, bytes] | None:
     from ciam.oauth.views import authenticated_client, protocol_request
 
     form = _plain_form(environ, _INTROSPECT_PARAMS)
-    if form is None or not form[1].get("token"):
+    if form is None or not form[0].get("token"):
         return None
-    params = form[1]
+    params, secure = form
     oauth_request = protocol_request(
         INTROSPECT_PATH, list(params.items()), environ["HTTP_AUTHORIZATION"], optimistic=True
     )
@@ -223,10 +225,8 @@ def _introspect(environ: dict) -> tuple[str, list, bytes] | None:
     except ClientChanged:
         clientcache.forget(client.client_id)
         return None
-    # As the view's JsonResponse: application/json, then no-store and no-cache.
-    return _json(
-        INTROSPECT_PATH, environ, [("Content-Type", "application/json"), *_NO_STORE], json.dumps(answer)
-    )
+    # As the view's JsonResponse.
+    return _json(INTROSPECT_PATH, secure, {"Content-Type": "application/json"}, json.dumps(answer))
 
 
 _ROUTES = {TOKEN_PATH: _token, INTROSPECT_PATH: _introspect}
