@@ -13,9 +13,25 @@ statement, so for that transaction only). Used for client-credentials access tok
 the WAL writer flushes, such a token is lost and answers inactive, and its client asks for a new
 one. Nothing is ever granted that way; revocations, rotations, codes and every other write still
 wait for the disk. The row is visible to every other connection as soon as the statement returns.
+
+`fetchone` runs such a statement (and the introspection lookup) on PostgreSQL straight through
+libpq, as a named prepared statement, instead of through a Django cursor and psycopg's cursor
+machinery: creating the two cursors, psycopg's preparation bookkeeping and its result handling
+cost four times the CPU of the round trip itself. Parameters and rows are still adapted by
+psycopg's own adapters (its Transformer), so the values are the ones a cursor would give.
+Whenever Django's cursor could behave differently, the cursor is used: queries being logged
+(DEBUG, `CaptureQueriesContext`), execute wrappers, server-side binding off (a transaction-mode
+pooler cannot keep prepared statements), or inside a transaction (see `_direct`).
 """
 
-from django.db import connections, router
+import itertools
+import weakref
+
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from psycopg import OperationalError
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.errors import error_from_result
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
 
 _STATEMENTS: dict[tuple, tuple[str, list, bool]] = {}
 
@@ -72,12 +88,12 @@ def insert(instance, *, unchanged_client=None, asynchronous_commit: bool = False
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     if guarded:
         params += [unchanged_client.pk, unchanged_client.revision]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if returning:
-            row = cursor.fetchone()
-            pk = row[0] if row else None
-        else:
+    if returning:
+        row = fetchone(sql, params, connection.alias)
+        pk = row[0] if row else None
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
             pk = cursor.lastrowid if cursor.rowcount else None
     if pk is None:
         return None
@@ -85,3 +101,97 @@ def insert(instance, *, unchanged_client=None, asynchronous_commit: bool = False
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+# --- Straight through libpq -------------------------------------------------------------------
+
+# Per psycopg connection: its Transformer and the statements prepared on it (SQL -> name).
+_SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_NAMES = itertools.count(1)
+# A statement the server no longer has (26000: psycopg's DEALLOCATE ALL after any rollback), or
+# whose result type changed under it (0A000, "cached plan must not change result type", after a
+# migration): it is prepared again under a new name and run again, once.
+_PREPARE_AGAIN = {"26000", "0A000"}
+
+
+def _numbered(sql: str) -> bytes:
+    """Django's %s placeholders as PostgreSQL's $1, $2... (our statements hold no other %)."""
+    parts = sql.split("%s")
+    assert "%" not in "".join(parts), sql
+    return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, 1)).encode()
+
+
+def _direct(connection):
+    """The psycopg connection to run a statement on directly, or None for a cursor."""
+    if (
+        connection.vendor != "postgresql"
+        or connection.queries_logged
+        or connection.execute_wrappers
+        or not connection.settings_dict["OPTIONS"].get("server_side_binding")
+    ):
+        return None
+    # As connection.cursor() does before creating one.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    # Outside transactions only, as the fast path's requests run: psycopg answers any rollback
+    # with DEALLOCATE ALL, so a statement may be gone, and only outside a transaction can it be
+    # prepared and run again without aborting anything.
+    if raw.autocommit and raw.pgconn.transaction_status == TransactionStatus.IDLE:
+        return raw
+    return None
+
+
+def _fetchone_direct(raw, sql: str, params: list):
+    session = _SESSIONS.get(raw)
+    if session is None:
+        session = _SESSIONS[raw] = (Transformer(raw), {})
+    transformer, prepared = session
+    pgconn = raw.pgconn
+    # Text format throughout: the server reads each value with its column's own input function.
+    values = transformer.dump_sequence(params, [PyFormat.TEXT] * len(params))
+    retry = True  # once, on a fresh statement
+    while True:
+        name = prepared.get(sql)
+        if name is None:
+            name = f"ciam_{next(_NAMES)}".encode()
+            _check(raw, pgconn.prepare(name, _numbered(sql)))
+            prepared[sql] = name
+        result = pgconn.exec_prepared(name, values)
+        if result.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+            break
+        if (result.error_field(DiagnosticField.SQLSTATE) or b"").decode() not in _PREPARE_AGAIN:
+            _check(raw, result)
+        del prepared[sql]
+        if not retry:
+            _check(raw, result)
+        retry = False
+    if not result.ntuples:
+        return None
+    transformer.set_pgresult(result)
+    return transformer.load_row(0, tuple)
+
+
+def _check(raw, result) -> None:
+    """Raise psycopg's own exception for a failed result, as its cursor would."""
+    if result.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+        return
+    if raw.pgconn.status != ConnStatus.OK:
+        raise OperationalError(raw.pgconn.get_error_message(raw.info.encoding) or "connection lost")
+    raise error_from_result(result, encoding=raw.info.encoding)
+
+
+def fetchone(sql: str, params: list, using: str = DEFAULT_DB_ALIAS):
+    """`cursor.execute(sql, params)` then `cursor.fetchone()` on the `using` database, with the
+    same values and the same Django errors; on PostgreSQL, one prepared statement through libpq
+    (see the module's docstring). For the hot statements only: one row, %s placeholders, no
+    literal %."""
+    connection = connections[using]  # (each attribute read through django.db.connection costs a lookup)
+    raw = _direct(connection)
+    if raw is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    with connection.wrap_database_errors:
+        return _fetchone_direct(raw, sql, params)

@@ -10,9 +10,9 @@ import uuid
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from ciam.oauth import fastsql
 from ciam.oauth.crypto import token_checksum
 from ciam.oauth.models import AccessToken, RefreshToken
 from ciam.oauth.tokens import token_audience
@@ -121,10 +121,8 @@ def _visible(token, caller) -> bool:
 def _prove_unchanged(caller) -> None:
     from ciam.oauth.validator import ClientChanged
 
-    with connection.cursor() as cursor:
-        cursor.execute(_CALLER_UNCHANGED, [caller.pk, caller.revision])
-        if not cursor.fetchone()[0]:
-            raise ClientChanged(caller.client_id)
+    if not fastsql.fetchone(_CALLER_UNCHANGED, [caller.pk, caller.revision])[0]:
+        raise ClientChanged(caller.client_id)
 
 
 _CALLER_EXISTS = (
@@ -148,18 +146,17 @@ _LOOKUP_ACCESS_AND_CALLER = (
 
 def _lookup_access(digest: str, caller, *, verify_caller: bool = False) -> dict | None:
     """One indexed join, without the ORM's per-query compilation (the hot path of resource servers)."""
-    with connection.cursor() as cursor:
-        if verify_caller:
-            cursor.execute(_LOOKUP_ACCESS_AND_CALLER, [caller.pk, caller.revision, True, digest])
-            caller_ok, *row = cursor.fetchone()
-            if not caller_ok:
-                from ciam.oauth.validator import ClientChanged
+    if verify_caller:
+        caller_ok, *row = fastsql.fetchone(
+            _LOOKUP_ACCESS_AND_CALLER, [caller.pk, caller.revision, True, digest]
+        )
+        if not caller_ok:
+            from ciam.oauth.validator import ClientChanged
 
-                raise ClientChanged(caller.client_id)
-            row = row if row[0] is not None else None
-        else:
-            cursor.execute(_LOOKUP_ACCESS, [digest])
-            row = cursor.fetchone()
+            raise ClientChanged(caller.client_id)
+        row = row if row[0] is not None else None
+    else:
+        row = fastsql.fetchone(_LOOKUP_ACCESS, [digest])
     if row is None:
         return None
     application_id, user_id, scope, expires, created, client_id, audience, active = row
