@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import django.test.testcases
+import psycopg
 import pytest
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import request_finished, request_started
@@ -289,3 +290,23 @@ def access_token_row(client, user=None, **fields):
         **fields,
     }
     return AccessToken.objects.create(token_checksum=token_checksum(raw), **row), raw
+
+
+def second_connection() -> psycopg.Connection:
+    """Another connection to the test's PostgreSQL database, outside Django's (autocommit)."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        autocommit=True,
+    )
+
+
+def terminate_backend(pid: int) -> None:
+    """End a PostgreSQL backend, as a server restart or a network cut would."""
+    with second_connection() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])

@@ -3,7 +3,6 @@ values, Django's errors, and a cursor whenever Django's cursor could behave diff
 
 from datetime import datetime
 
-import psycopg
 import pytest
 from django.db import (
     DataError,
@@ -19,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from ciam.oauth import fastsql, introspection
 from ciam.oauth.crypto import token_checksum
 from ciam.oauth.models import AccessToken
-from tests.conftest import access_token_row
+from tests.conftest import access_token_row, terminate_backend
 from tests.reliability.servers import on_postgresql
 
 pytestmark = on_postgresql("statements straight through libpq are PostgreSQL's")
@@ -216,15 +215,7 @@ def test_a_lost_connection_raises_django_s_error_and_the_next_request_reconnects
     assert fastsql.fetchone(LOOKUP, [token]) is not None
     wrapper = connections["default"]
     pid = wrapper.connection.info.backend_pid
-    settings_dict = wrapper.settings_dict
-    with psycopg.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-        autocommit=True,
-    ) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    terminate_backend(pid)
     with pytest.raises(OperationalError):
         fastsql.fetchone(LOOKUP, [token])
     assert wrapper.errors_occurred is True

@@ -26,13 +26,16 @@ Django's, header by header.
 import io
 import json
 import logging
+import weakref
 from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.core.cache import close_caches
 from django.core.exceptions import DisallowedHost
+from django.core.handlers.base import reset_urlconf
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started, setting_changed
-from django.db import DatabaseError
+from django.db import DatabaseError, close_old_connections, reset_queries
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
@@ -231,16 +234,47 @@ def _introspect(environ: dict) -> tuple[str, list, bytes] | None:
 
 _ROUTES = {TOKEN_PATH: _token, INTROSPECT_PATH: _introspect}
 
+# Django's own receivers of the request signals. For a request answered here, all that matters of
+# them is close_old_connections: no query is logged outside DEBUG (reset_queries), no cache is
+# used (close_caches) and no URLconf is set (reset_urlconf). Sending the signals through them
+# costs a sixth of an introspection's instructions (each looks up a context-local).
+_DJANGO_S_OWN = {
+    request_started: frozenset({reset_queries, close_old_connections}),
+    request_finished: frozenset({close_old_connections, close_caches, reset_urlconf}),
+}
+
+
+def _only_django_s_own_receivers() -> bool:
+    """Whether both request signals have exactly Django's own receivers: nothing added (an APM,
+    a test's), nothing removed (the test client keeps its connection), and not DEBUG."""
+    if settings.DEBUG:
+        return False
+    for signal, own in _DJANGO_S_OWN.items():
+        receivers = signal.receivers
+        if len(receivers) != len(own):
+            return False
+        for _key, connected, _is_async in receivers:
+            if isinstance(connected, weakref.ReferenceType):
+                connected = connected()
+            if connected not in own:
+                return False
+    return True
+
 
 def answer(environ: dict) -> tuple[str, list, bytes] | None:
     """(status, headers, body) for a plain token or introspection request, else None for Django.
 
-    Sends Django's request_started and request_finished around the work, as Django's handler does
-    (database connections are checked and recycled by them)."""
+    Database connections are checked and recycled around the work as Django's handler does: by
+    sending request_started and request_finished, or, when only Django's own receivers would
+    get them, by calling the one that matters here, close_old_connections, directly."""
     route = _ROUTES.get(environ.get("PATH_INFO"))
     if route is None:
         return None
-    request_started.send(sender=FastPathHandler, environ=environ)
+    direct = _only_django_s_own_receivers()
+    if direct:
+        close_old_connections()
+    else:
+        request_started.send(sender=FastPathHandler, environ=environ)
     try:
         return route(environ)
     except DatabaseError:
@@ -254,7 +288,10 @@ def answer(environ: dict) -> tuple[str, list, bytes] | None:
         )
         return None
     finally:
-        request_finished.send(sender=FastPathHandler)
+        if direct:
+            close_old_connections()
+        else:
+            request_finished.send(sender=FastPathHandler)
 
 
 class FastPathHandler(WSGIHandler):

@@ -4,13 +4,12 @@ PostgreSQL only: `set_config('synchronous_commit', 'off', true)` in the INSERT i
 transaction alone (see ciam/oauth/fastsql.py).
 """
 
-import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ciam.oauth.introspection import introspect
-from tests.conftest import basic, form_post
+from tests.conftest import basic, form_post, second_connection
 from tests.reliability.servers import on_postgresql
 
 pytestmark = on_postgresql("synchronous_commit is PostgreSQL's")
@@ -48,13 +47,7 @@ def test_a_client_credentials_token_is_committed_without_waiting_and_seen_at_onc
         # For that statement's transaction only: this connection's next writes wait for the disk.
         assert show_synchronous_commit() == "on"
         # Committed: another connection sees the token at once.
-        settings_dict = connection.settings_dict
-        with psycopg.connect(
-            dbname=settings_dict["NAME"],
-            user=settings_dict["USER"],
-            host=settings_dict["HOST"],
-            port=settings_dict["PORT"] or 5432,
-        ) as other:
+        with second_connection() as other:
             from ciam.oauth.crypto import token_checksum
 
             row = other.execute(

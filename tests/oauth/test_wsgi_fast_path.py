@@ -14,7 +14,8 @@ from django.core.signals import request_finished, request_started
 from django.db import OperationalError, close_old_connections
 
 from ciam.oauth import fastpath
-from tests.conftest import access_token_row, basic
+from tests.conftest import access_token_row, basic, terminate_backend
+from tests.reliability.servers import on_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +281,82 @@ def test_the_production_application_is_the_fast_path_handler():
     from ciam.wsgi import application
 
     assert isinstance(application, fastpath.FastPathHandler)
+
+
+class _SendSpy:
+    """Counts a signal's sends (the signal itself still sends)."""
+
+    def __init__(self, signal, monkeypatch):
+        self.sent, original = [], signal.send
+
+        def send(sender, **named):
+            self.sent.append(sender)
+            return original(sender, **named)
+
+        monkeypatch.setattr(signal, "send", send)
+
+
+@on_postgresql("it ends a PostgreSQL backend")
+@pytest.mark.django_db(transaction=True)  # the request recycles connections, as under uWSGI
+def test_with_only_django_s_receivers_connections_are_recycled_without_sending_the_signals(
+    resource_server, monkeypatch
+):
+    import time
+
+    from django.db import connections
+
+    _row, raw = access_token_row(resource_server.client, scope="email")
+    started, finished = _SendSpy(request_started, monkeypatch), _SendSpy(request_finished, monkeypatch)
+
+    def introspection():
+        return fastpath.answer(
+            environ_for("/oauth2/introspect", {"token": raw}, credentials(resource_server))
+        )
+
+    wrapper = connections["default"]
+    monkeypatch.setitem(wrapper.settings_dict, "CONN_MAX_AGE", 600)
+    wrapper.close()
+    wrapper.ensure_connection()
+    old_pid = wrapper.connection.info.backend_pid
+    wrapper.close_at = time.monotonic() - 1  # past its CONN_MAX_AGE: Django closes it first
+
+    served = introspection()
+    assert served is not None and json.loads(served[2])["active"] is True
+    assert started.sent == [] and finished.sent == []
+    # The obsolete connection was closed before the request; the new one stays for the next.
+    assert wrapper.connection is not None and wrapper.connection.info.backend_pid != old_pid
+    new_pid = wrapper.connection.info.backend_pid
+    assert introspection()
+    assert wrapper.connection.info.backend_pid == new_pid
+
+    # A connection lost during the request: Django's handler serves it again, and the broken
+    # connection is closed at the end of the request, as Django's handler does.
+    terminate_backend(new_pid)
+    assert introspection() is None
+    assert wrapper.connection is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_another_receiver_or_debug_the_signals_are_sent(resource_server, monkeypatch, settings):
+    _row, raw = access_token_row(resource_server.client, scope="email")
+    started, finished = _SendSpy(request_started, monkeypatch), _SendSpy(request_finished, monkeypatch)
+
+    def request():
+        environ = environ_for("/oauth2/introspect", {"token": raw}, credentials(resource_server))
+        assert fastpath.answer(environ) is not None
+
+    def other_receiver(**kwargs):
+        pass
+
+    request_finished.connect(other_receiver)
+    try:
+        request()
+    finally:
+        request_finished.disconnect(other_receiver)
+    assert len(started.sent) == len(finished.sent) == 1
+    settings.DEBUG = True
+    request()
+    assert len(started.sent) == len(finished.sent) == 2
+    settings.DEBUG = False
+    request()
+    assert len(started.sent) == len(finished.sent) == 2
