@@ -73,7 +73,8 @@ def test_a_lookup_gives_a_cursor_s_values_without_a_cursor_as_a_prepared_stateme
     expected = through_a_cursor(LOOKUP, [token])
     assert direct == expected
     assert [type(value) for value in direct] == [type(value) for value in expected]
-    assert isinstance(direct[3], datetime) and direct[3].utcoffset() is not None
+    # (psycopg's compiled timestamptz loader: the same instants, in the same zone, as Django's)
+    assert isinstance(direct[3], datetime) and direct[3].tzinfo == expected[3].tzinfo
     assert fastsql.fetchone(LOOKUP, ["no such digest"]) is None
     assert "token_checksum = $1" in "".join(ours_prepared().values())
 
@@ -116,7 +117,9 @@ def test_a_guarded_token_insert_writes_the_row_the_orm_reads_back(m2m_client, us
 
 
 @pytest.mark.django_db(transaction=True)
-def test_logged_queries_execute_wrappers_and_client_side_binding_take_a_cursor(token, cursors, monkeypatch):
+def test_logged_queries_execute_wrappers_client_side_binding_and_naive_datetimes_take_a_cursor(
+    token, cursors, monkeypatch, settings
+):
     def cursors_used(*, expect_row=True) -> int:
         before = len(cursors)
         assert (fastsql.fetchone(LOOKUP, [token]) is not None) is expect_row
@@ -138,6 +141,11 @@ def test_logged_queries_execute_wrappers_and_client_side_binding_take_a_cursor(t
     assert seen == [LOOKUP]
 
     monkeypatch.setitem(connections["default"].settings_dict["OPTIONS"], "server_side_binding", False)
+    assert cursors_used() == 1
+    monkeypatch.setitem(connections["default"].settings_dict["OPTIONS"], "server_side_binding", True)
+    assert cursors_used() == 0
+    # Naive datetimes are Django's to make.
+    settings.USE_TZ = False
     assert cursors_used() == 1
 
 

@@ -27,11 +27,13 @@ pooler cannot keep prepared statements), or inside a transaction (see `_direct`)
 import itertools
 import weakref
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from psycopg import OperationalError
-from psycopg.adapt import PyFormat, Transformer
+from psycopg.adapt import AdaptersMap, PyFormat, Transformer
 from psycopg.errors import error_from_result
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, TransactionStatus
+from psycopg.types.datetime import TimestamptzLoader
 
 _STATEMENTS: dict[tuple, tuple[str, list, bool]] = {}
 
@@ -114,6 +116,19 @@ _NAMES = itertools.count(1)
 _PREPARE_AGAIN = {"26000", "0A000"}
 
 
+class _Context:
+    """What psycopg's Transformer reads of its context: the connection, and its adapters with
+    psycopg's own compiled timestamptz loader. Django registers a Python subclass of it, which
+    only puts Django's tzinfo object on the same instant; it cost most of a row's loading."""
+
+    __slots__ = ("connection", "adapters")
+
+    def __init__(self, raw):
+        self.connection = raw
+        self.adapters = AdaptersMap(raw.adapters)
+        self.adapters.register_loader("timestamptz", TimestamptzLoader)
+
+
 def _numbered(sql: str) -> bytes:
     """Django's %s placeholders as PostgreSQL's $1, $2... (our statements hold no other %)."""
     parts = sql.split("%s")
@@ -127,14 +142,14 @@ def _direct(connection):
         connection.vendor != "postgresql"
         or connection.queries_logged
         or connection.execute_wrappers
+        or not settings.USE_TZ  # (the loader above gives aware datetimes, as Django does with it)
         or not connection.settings_dict["OPTIONS"].get("server_side_binding")
     ):
         return None
-    # As connection.cursor() does before creating one.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
     raw = connection.connection
+    if raw is None or (connection.health_check_enabled and not connection.health_check_done):
+        return None  # a cursor connects, or checks the connection first
+    connection.validate_thread_sharing()
     # Outside transactions only, as the fast path's requests run: psycopg answers any rollback
     # with DEALLOCATE ALL, so a statement may be gone, and only outside a transaction can it be
     # prepared and run again without aborting anything.
@@ -146,7 +161,7 @@ def _direct(connection):
 def _fetchone_direct(raw, sql: str, params: list):
     session = _SESSIONS.get(raw)
     if session is None:
-        session = _SESSIONS[raw] = (Transformer(raw), {})
+        session = _SESSIONS[raw] = (Transformer(_Context(raw)), {})
     transformer, prepared = session
     pgconn = raw.pgconn
     # Text format throughout: the server reads each value with its column's own input function.
