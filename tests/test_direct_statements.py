@@ -232,3 +232,19 @@ def test_a_lost_connection_raises_django_s_error_and_the_next_request_reconnects
     assert wrapper.connection is None
     assert fastsql.fetchone(LOOKUP, [token]) is not None
     assert wrapper.connection.info.backend_pid != pid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_health_checks_the_first_statement_of_a_request_checks_the_connection(
+    token, cursors, monkeypatch
+):
+    wrapper = connections["default"]
+    monkeypatch.setattr(wrapper, "health_check_enabled", True)
+    wrapper.close_if_unusable_or_obsolete()  # what the start of a request does
+    assert wrapper.health_check_done is False
+    before = len(cursors)
+    assert fastsql.fetchone(LOOKUP, [token]) is not None
+    # A cursor ran it, after Django's check of the connection; the next one goes straight.
+    assert len(cursors) == before + 1 and wrapper.health_check_done is True
+    assert fastsql.fetchone(LOOKUP, [token]) is not None
+    assert len(cursors) == before + 1
