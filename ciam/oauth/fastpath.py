@@ -43,6 +43,7 @@ from ciam.middleware import contains_nul
 from ciam.oauth import clientcache
 from ciam.oauth.introspection import introspect
 from ciam.oauth.validator import ClientChanged
+from ciam.oauth.views import authenticated_client, issue_client_credentials, protocol_request
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +190,6 @@ _INTROSPECT_PARAMS = frozenset({"token", "token_type_hint"})
 
 
 def _token(environ: dict) -> tuple[str, list, bytes] | None:
-    from ciam.oauth.views import issue_client_credentials, protocol_request
-
     form = _plain_form(environ, _TOKEN_PARAMS)
     if form is None or form[0].get("grant_type") != "client_credentials":
         return None
@@ -206,8 +205,6 @@ def _token(environ: dict) -> tuple[str, list, bytes] | None:
 
 
 def _introspect(environ: dict) -> tuple[str, list, bytes] | None:
-    from ciam.oauth.views import authenticated_client, protocol_request
-
     form = _plain_form(environ, _INTROSPECT_PARAMS)
     if form is None or not form[0].get("token"):
         return None

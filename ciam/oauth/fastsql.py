@@ -166,8 +166,7 @@ def _fetchone_direct(raw, sql: str, params: list):
     pgconn = raw.pgconn
     # Text format throughout: the server reads each value with its column's own input function.
     values = transformer.dump_sequence(params, [PyFormat.TEXT] * len(params))
-    retry = True  # once, on a fresh statement
-    while True:
+    for attempt in range(2):  # the second only on a statement prepared again
         name = prepared.get(sql)
         if name is None:
             name = f"ciam_{next(_NAMES)}".encode()
@@ -176,12 +175,11 @@ def _fetchone_direct(raw, sql: str, params: list):
         result = pgconn.exec_prepared(name, values)
         if result.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
             break
-        if (result.error_field(DiagnosticField.SQLSTATE) or b"").decode() not in _PREPARE_AGAIN:
+        lost = (result.error_field(DiagnosticField.SQLSTATE) or b"").decode() in _PREPARE_AGAIN
+        if lost:
+            del prepared[sql]
+        if not lost or attempt:
             _check(raw, result)
-        del prepared[sql]
-        if not retry:
-            _check(raw, result)
-        retry = False
     if not result.ntuples:
         return None
     transformer.set_pgresult(result)

@@ -364,14 +364,11 @@ class CiamValidator(OAuth2Validator):
         unverified = getattr(request, "ciam_client_unverified", None)
         # A client-credentials token may be lost if the database crashes right after: see fastsql.
         asynchronous = request.grant_type == "client_credentials" and settings.CIAM_CC_TOKEN_ASYNC_COMMIT
-        if unverified is None:
-            return fastsql.insert(access_token, asynchronous_commit=asynchronous)
-        if (
-            fastsql.insert(access_token, unchanged_client=unverified, asynchronous_commit=asynchronous)
-            is None
-        ):
+        # Guarded by the kept client, the INSERT writes nothing (None) if it has changed since.
+        saved = fastsql.insert(access_token, unchanged_client=unverified, asynchronous_commit=asynchronous)
+        if saved is None:
             raise ClientChanged(unverified.client_id)
-        return access_token
+        return saved
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         family = (
