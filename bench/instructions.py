@@ -2,13 +2,15 @@
 
 Timings on this shared VM move by 20-50 % from one minute to the next; instruction counts do not
 (the same code counts the same to 0.3 %). Each scenario runs in its own process under
-`valgrind --tool=callgrind --instr-atstart=no`: the WSGI application is called in process with
-the environ uWSGI would give it, warmed up, and collection is switched on around N requests only.
+`valgrind --tool=callgrind`: the WSGI application is called in process with
+the environ uWSGI would give it, warmed up, and collection is switched on around N requests only
+(from inside the process, by callgrind's client request compiled into a small library).
 The database is a fresh PostgreSQL one on 127.0.0.1 (dropped afterwards), so the statements are
 the production ones.
 
     python bench/instructions.py                    every scenario
     python bench/instructions.py userinfo login_flow
+    python bench/instructions.py login_steps        each request of the sign-in flow apart
 """
 
 import base64
@@ -36,8 +38,11 @@ SCENARIOS = (
     "userinfo",
     "refresh_rotation",
     "login_flow",
+    "login_steps",
 )
-REQUESTS = {"refresh_rotation": 50, "login_flow": 20}  # per scenario; 100 for the others
+REQUESTS = {"refresh_rotation": 50, "login_flow": 20, "login_steps": 20}  # per scenario; 100 for the others
+# login_steps counts each request of the sign-in flow apart (flows.one_flow's five requests).
+STEPS = ("authorize", "sign-in page", "password POST", "authorize (remembered consent)", "code exchange")
 CALLBACK = "http://127.0.0.1:9/callback"
 PASSWORD = "bench password 1234"
 
@@ -73,13 +78,40 @@ def _environ(method: str, url: str, body: bytes = b"", headers: dict | None = No
     return environ
 
 
-class WsgiBrowser:
-    """flows.Browser's interface, calling the WSGI application directly; keeps cookies."""
+TOGGLE_SOURCE = "#include <valgrind/callgrind.h>\nvoid ciam_toggle(void) { CALLGRIND_TOGGLE_COLLECT; }\n"
+_toggle = None  # the compiled client request, loaded in the measured process
 
-    def __init__(self, application):
+
+def _collect(on: bool) -> None:
+    """Switch collection on or off from inside the process (a few hundred instructions, so a
+    single request can be counted apart), through callgrind's client request."""
+    global _toggle
+    if _toggle is None:
+        import ctypes
+
+        _toggle = ctypes.CDLL(os.environ["CIAM_CALLGRIND_TOGGLE"]).ciam_toggle
+    _toggle()
+
+
+class WsgiBrowser:
+    """flows.Browser's interface, calling the WSGI application directly; keeps cookies.
+    `counted`: the index of the one request of each flow to count (login_steps), else None."""
+
+    def __init__(self, application, counted: int | None = None):
         self.application, self.cookies = application, {}
+        self.counted, self.sent = counted, 0
 
     def request(self, method: str, url: str, form: dict | None = None, headers: dict | None = None):
+        counted, self.sent = self.sent == self.counted, self.sent + 1
+        if counted:
+            _collect(True)
+        try:
+            return self._request(method, url, form, headers)
+        finally:
+            if counted:
+                _collect(False)
+
+    def _request(self, method: str, url: str, form: dict | None, headers: dict | None):
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -142,6 +174,9 @@ def _request_maker(scenario: str, application, fixtures: dict):
     if scenario == "login_flow":
         users = iter(fixtures["flow_users"])
         return lambda: flows.one_flow(WsgiBrowser(application), fixtures, next(users))
+    if scenario.startswith("login_steps:"):
+        users, step = iter(fixtures["flow_users"]), int(scenario.partition(":")[2])
+        return lambda: flows.one_flow(WsgiBrowser(application, counted=step), fixtures, next(users))
     raise SystemExit(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
 
 
@@ -155,11 +190,16 @@ def measured(scenario: str, fixtures_path: str, count: int) -> None:
     one = _request_maker(scenario, application, fixtures)
     for _ in range(10):
         one()
-    control = ["callgrind_control", "-i"]
-    subprocess.run([*control, "on", str(os.getpid())], capture_output=True, check=True)
+    # Instrument from here on; collect only between the toggles.
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True, check=True)
+    if scenario.startswith("login_steps:"):  # the browser switches collection around its step
+        for _ in range(count):
+            one()
+        return
+    _collect(True)
     for _ in range(count):
         one()
-    subprocess.run([*control, "off", str(os.getpid())], capture_output=True, check=True)
+    _collect(False)
 
 
 # --- The runner ---------------------------------------------------------------------------------
@@ -216,13 +256,14 @@ with open(os.environ["FIXTURES"], "w") as handle:
 
 
 def count(scenario: str, env: dict, fixtures: Path) -> float:
-    requests = REQUESTS.get(scenario, 100)
+    requests = REQUESTS.get(scenario.partition(":")[0], 100)
     result = subprocess.run(
         [
             "valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
-            f"--callgrind-out-file={fixtures.parent / f'callgrind.{scenario}.out'}",
+            "--collect-atstart=no",
+            f"--callgrind-out-file={fixtures.parent / ('callgrind.' + scenario.replace(':', '-') + '.out')}",
             PY,
             __file__,
             "--measured",
@@ -249,6 +290,13 @@ def main(scenarios: list[str]) -> None:
     out = BENCH / "out"
     out.mkdir(exist_ok=True)
     fixtures = out / "instructions-fixtures.json"
+    toggle = out / "callgrind_toggle.so"
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O1", "-x", "c", "-", "-o", str(toggle)],
+        input=TOGGLE_SOURCE,
+        text=True,
+        check=True,
+    )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CIAM_")},
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
@@ -260,6 +308,7 @@ def main(scenarios: list[str]) -> None:
         "LOG_LEVEL": "WARNING",
         "CIAM_LOGIN_IP_MAX_FAILURES": "1000000",
         "FIXTURES": str(fixtures),
+        "CIAM_CALLGRIND_TOGGLE": str(toggle),
         "CALLBACK": CALLBACK,
         "PASSWORD": PASSWORD,
     }
@@ -270,6 +319,11 @@ def main(scenarios: list[str]) -> None:
         print("| request | instructions per request |")
         print("|---|---|")
         for scenario in scenarios:
+            if scenario == "login_steps":
+                for step, name in enumerate(STEPS):
+                    figure = count(f"login_steps:{step}", env, fixtures) / 1e6
+                    print(f"| login flow, {name} | {figure:.2f} M |", flush=True)
+                continue
             print(f"| {scenario} | {count(scenario, env, fixtures) / 1e6:.2f} M |", flush=True)
     finally:
         psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
