@@ -10,8 +10,9 @@ COPY ciam ./ciam
 COPY clients ./clients
 COPY consent ./consent
 RUN pip install .
-# Argon2id compiled with AVX2 when the building machine has it (about half the CPU per sign-in);
-# --build-arg ARGON2_NATIVE=off keeps the portable wheel, for images that run on older CPUs.
+# Argon2id compiled for the building machine's CPU, AVX-512 or AVX2 (about half the CPU per
+# sign-in); --build-arg ARGON2_NATIVE=avx2 stops at AVX2 and ARGON2_NATIVE=off keeps the portable
+# wheel, for images that run on other CPUs (the image refuses to start where its build cannot run).
 ARG ARGON2_NATIVE=auto
 COPY deploy/argon2-native.sh ./deploy/argon2-native.sh
 RUN if [ "$ARGON2_NATIVE" != off ] && grep -qw avx2 /proc/cpuinfo; then \

@@ -68,7 +68,7 @@ class PasswordArgon2Hasher(Argon2PasswordHasher):
     One of the settings OWASP's Password Storage Cheat Sheet lists as equal in strength to its
     minimum (m=19 MiB, t=2), and Keycloak's default. With the same work it touches less memory,
     which stays in the CPU's cache: about a quarter faster per check than m=19 MiB here, and
-    half again with the AVX2 build (`deploy/argon2-native.sh`). Django's default (m=100 MiB,
+    half again with the build compiled for the CPU (`deploy/argon2-native.sh`). Django's default (m=100 MiB,
     t=2, p=8) costs several times more per sign-in for no required gain. Hashes made with other
     parameters are upgraded when their owner next signs in.
     """
@@ -82,8 +82,8 @@ class PasswordArgon2Hasher(Argon2PasswordHasher):
 _PROBE = "import argon2.low_level as a; a.hash_secret_raw(b'probe', b'probe-salt', 1, 64, 1, 16, a.Type.ID)"
 
 
-def cpu_has_avx2(cpuinfo: str | None = None) -> bool | None:
-    """True or False on x86-64 Linux, None where this cannot be read."""
+def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
+    """The CPU's feature flags on x86-64 Linux, None where they cannot be read."""
     if cpuinfo is None:
         if platform.machine().lower() not in ("x86_64", "amd64"):
             return None
@@ -92,23 +92,43 @@ def cpu_has_avx2(cpuinfo: str | None = None) -> bool | None:
         except OSError:
             return None
     flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
-    return None if flags is None else "avx2" in flags.group(1).split()
+    return None if flags is None else set(flags.group(1).split())
+
+
+def argon2_build_features() -> set[str]:
+    """The CPU features the installed Argon2 may have been compiled for: what
+    `deploy/argon2-native.sh` left beside the package, else AVX2 on x86-64 (a build from before
+    the script noted it; PyPI's portable wheel passes the probe that this then runs)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("_argon2_cffi_bindings")
+    if spec is not None and spec.origin is not None:
+        try:
+            return set((Path(spec.origin).parent / "ciam-cpu-features.txt").read_text().split())
+        except OSError:
+            pass
+    return {"avx2"} if platform.machine().lower() in ("x86_64", "amd64") else set()
 
 
 def check_argon2_runs_here(probe: str = _PROBE) -> None:
     """Refuse to start where the installed Argon2 cannot run.
 
-    `deploy/argon2-native.sh` compiles Argon2 with AVX2 on a machine that has it. A virtualenv or
-    image moved to a CPU without AVX2 would have every sign-in kill its worker (SIGILL); say so at
-    start-up instead. On a CPU with AVX2 nothing is run.
+    `deploy/argon2-native.sh` compiles Argon2 for the CPU it runs on (AVX-512 or AVX2) and notes
+    which features that build needs. A virtualenv or image moved to a CPU without them would have
+    every sign-in kill its worker (SIGILL); say so at start-up instead. Where the CPU has every
+    feature the build needs, or the build needs none, nothing is run.
     """
-    if platform.machine().lower() not in ("x86_64", "amd64") or cpu_has_avx2():
+    needed = argon2_build_features()
+    flags = cpu_flags()
+    if not needed or (flags is not None and needed <= flags):
         return
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120, check=False)
     if ran.returncode == -signal.SIGILL:
+        missing = " ".join(sorted(needed - (flags or set())))
         raise ImproperlyConfigured(
-            "The installed Argon2 (argon2-cffi-bindings) was compiled for CPUs with AVX2 and this "
-            "CPU has none: every password check would crash. Reinstall the portable build: "
-            "`pip install --force-reinstall --no-deps argon2-cffi-bindings` (or build the image with "
-            "--build-arg ARGON2_NATIVE=off)."
+            f"The installed Argon2 (argon2-cffi-bindings) was compiled for CPUs with "
+            f"{' '.join(sorted(needed))} and this CPU lacks {missing or 'some of them'}: every "
+            "password check would crash. Rebuild it here with `deploy/argon2-native.sh "
+            "$(which python)`, or reinstall the portable build: `pip install --force-reinstall "
+            "--no-deps argon2-cffi-bindings` (or build the image with --build-arg ARGON2_NATIVE=off)."
         )

@@ -1,5 +1,6 @@
-"""People's passwords: Argon2id at an OWASP setting, the same hashes from the AVX2 build as from
-the portable one, old hashes upgraded at sign-in, and a clear refusal where the build cannot run."""
+"""People's passwords: Argon2id at an OWASP setting, the same hashes from the build compiled for
+the CPU (AVX-512 or AVX2) as from the portable one, old hashes upgraded at sign-in, and a clear
+refusal where the build cannot run."""
 
 import argon2.low_level
 import pytest
@@ -43,7 +44,7 @@ def test_passwords_are_hashed_with_argon2id_at_an_owasp_setting(production_hashe
     ],
 )
 def test_the_installed_argon2_build_computes_the_reference_hashes(time_cost, memory_cost, expected):
-    # deploy/argon2-native.sh may have compiled it with AVX2: the hashes must not change, or no
+    # deploy/argon2-native.sh may have compiled it with AVX-512 or AVX2: the hashes must not change, or no
     # stored password would verify.
     computed = argon2.low_level.hash_secret(
         b"correct horse battery staple", SALT, time_cost, memory_cost, 1, 32, argon2.low_level.Type.ID
@@ -65,29 +66,41 @@ def test_a_hash_with_the_earlier_parameters_still_signs_in_and_is_upgraded(produ
     assert user.check_password(PASSWORD)
 
 
-def test_the_avx2_check_reads_the_cpu_flags():
-    assert hashers.cpu_has_avx2("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 bmi2\n") is True
-    assert hashers.cpu_has_avx2("processor\t: 0\nflags\t\t: fpu sse2 avx\n") is False
-    assert hashers.cpu_has_avx2("Features\t: fp asimd\n") is None
+def test_the_cpu_check_reads_the_cpu_flags():
+    flags = hashers.cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 bmi2 avx512f avx512vl\n")
+    assert {"avx2", "avx512f", "avx512vl"} <= flags
+    assert "avx2" not in hashers.cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx\n")
+    assert hashers.cpu_flags("Features\t: fp asimd\n") is None
 
 
-def test_start_up_refuses_a_build_this_cpu_cannot_run(monkeypatch):
-    monkeypatch.setattr(hashers, "cpu_has_avx2", lambda: False)
-    monkeypatch.setattr(hashers.platform, "machine", lambda: "x86_64")
-    # What running AVX2 code on a CPU without it does to the probe process.
+def test_the_build_notes_the_cpu_features_it_needs():
+    # deploy/argon2-native.sh writes them beside the package it compiled (`make install` ran it).
+    needed = hashers.argon2_build_features()
+    assert needed, "an x86-64 build needs at least what AVX2 gives, or the note names more"
+    assert needed <= {"avx2", "avx512f", "avx512vl"}
+
+
+@pytest.mark.parametrize("needed", [{"avx2"}, {"avx2", "avx512f", "avx512vl"}])
+def test_start_up_refuses_a_build_this_cpu_cannot_run(monkeypatch, needed):
+    monkeypatch.setattr(hashers, "argon2_build_features", lambda: needed)
+    monkeypatch.setattr(hashers, "cpu_flags", lambda: {"sse2", "avx", "avx2"})
+    # What running code for missing instructions does to the probe process.
     crash = "import os, signal; os.kill(os.getpid(), signal.SIGILL)"
-    with pytest.raises(ImproperlyConfigured, match="compiled for CPUs with AVX2"):
+    if needed == {"avx2"}:
+        hashers.check_argon2_runs_here(probe=crash)  # the CPU has it all: no probe is run
+        return
+    with pytest.raises(ImproperlyConfigured, match="this CPU lacks avx512f avx512vl"):
         hashers.check_argon2_runs_here(probe=crash)
     # A build that runs (the one installed here) passes the same check.
     hashers.check_argon2_runs_here()
 
 
-def test_start_up_runs_no_probe_on_a_cpu_with_avx2(monkeypatch):
-    monkeypatch.setattr(hashers, "cpu_has_avx2", lambda: True)
-    monkeypatch.setattr(hashers.platform, "machine", lambda: "x86_64")
+def test_start_up_runs_no_probe_where_the_cpu_has_what_the_build_needs(monkeypatch):
+    monkeypatch.setattr(hashers, "argon2_build_features", lambda: {"avx2", "avx512f"})
+    monkeypatch.setattr(hashers, "cpu_flags", lambda: {"avx2", "avx512f", "avx512vl"})
 
     def no_probe(*args, **kwargs):
-        raise AssertionError("no probe process on a CPU with AVX2")
+        raise AssertionError("no probe process on a CPU with the build's features")
 
     monkeypatch.setattr(hashers.subprocess, "run", no_probe)
     hashers.check_argon2_runs_here()
