@@ -5,12 +5,13 @@ transaction as the change it records.
 """
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ciam.accounts.models import User
@@ -38,13 +39,46 @@ def _seconds_until(moment) -> int:
     return max(1, math.ceil((moment - timezone.now()).total_seconds()))
 
 
-def login_throttle(*, email: str, ip_address: str | None) -> Throttle | None:
-    """Whether a sign-in attempt for `email` from `ip_address` may be checked at all."""
+@dataclass(frozen=True)
+class SignInCheck:
+    """What a sign-in attempt must know before its password is checked."""
+
+    throttle: Throttle | None  # not None: refuse without checking the password
+    failures_on_record: bool  # failed sign-ins are counted for this e-mail (a success clears them)
+
+
+def sign_in_check(*, email: str, ip_address: str | None) -> SignInCheck:
+    """Whether a sign-in attempt for `email` from `ip_address` may be checked at all, and whether
+    failures are on record for it, in one statement: a lock on the e-mail, the address's recent
+    failures, and the e-mail's failures (only a lock or too many failures read more)."""
+    email = normalize_email(email)
     now = timezone.now()
-    lock = AccountLock.objects.filter(email=normalize_email(email), until__gt=now).first()
-    if lock is not None:
-        return Throttle(retry_after=_seconds_until(lock.until), reason="account")
-    return ip_throttle(ip_address)
+    window_start = now - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
+    ops, quote = connection.ops, connection.ops.quote_name
+    locks, failures = quote(AccountLock._meta.db_table), quote(LoginFailure._meta.db_table)
+    email_c, until_c, ip_c, at_c = (quote(name) for name in ("email", "until", "ip_address", "at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS(SELECT 1 FROM {locks} WHERE {email_c} = %s AND {until_c} > %s), "
+            f"(SELECT COUNT(*) FROM {failures} WHERE {ip_c} = %s AND {at_c} > %s), "
+            f"EXISTS(SELECT 1 FROM {failures} WHERE {email_c} = %s)",
+            [
+                email,
+                ops.adapt_datetimefield_value(now),
+                ops.adapt_ipaddressfield_value(ip_address),
+                ops.adapt_datetimefield_value(window_start),
+                email,
+            ],
+        )
+        locked, recent_from_ip, failures_on_record = cursor.fetchone()
+    throttle = None
+    if locked:
+        lock = AccountLock.objects.filter(email=email, until__gt=now).first()
+        if lock is not None:
+            throttle = Throttle(retry_after=_seconds_until(lock.until), reason="account")
+    if throttle is None and ip_address and recent_from_ip >= settings.CIAM_LOGIN_IP_MAX_FAILURES:
+        throttle = ip_throttle(ip_address)
+    return SignInCheck(throttle=throttle, failures_on_record=bool(failures_on_record))
 
 
 def ip_throttle(ip_address: str | None) -> Throttle | None:
@@ -87,16 +121,21 @@ def login_failure_record(*, email: str, ip_address: str | None) -> Throttle | No
     return Throttle(retry_after=_seconds_until(until), reason="account")
 
 
-@transaction.atomic
-def login_success_record(*, user: User, ip_address: str | None, method: str = "pwd") -> None:
-    LoginFailure.objects.filter(email=user.email).delete()
-    audit_record(
-        event="login.succeeded",
-        actor=user,
-        subject=user.email,
-        ip_address=ip_address,
-        detail={"amr": [method]},
-    )
+def login_success_record(
+    *, user: User, ip_address: str | None, method: str = "pwd", failures_on_record: bool = True
+) -> None:
+    """Record a sign-in, and clear the e-mail's failed attempts (only when some are on record, as
+    sign_in_check() found: otherwise the audit event is the one statement, atomic by itself)."""
+    with transaction.atomic() if failures_on_record else nullcontext():
+        if failures_on_record:
+            LoginFailure.objects.filter(email=user.email).delete()
+        audit_record(
+            event="login.succeeded",
+            actor=user,
+            subject=user.email,
+            ip_address=ip_address,
+            detail={"amr": [method]},
+        )
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from ciam.clientip import client_ip
 from ciam.oauth import flows
 from ciam.oauth.clientcache import get_client
 from ciam.oauth.scopes import known_scopes
-from ciam.oauth.views import error_page
+from ciam.oauth.views import complete_after_sign_in, error_page
 from ciam.redirects import safe_next
 from clients.models import Client
 from consent import selectors
@@ -37,9 +37,9 @@ from consent.services import (
     ip_throttle,
     login_failure_record,
     login_success_record,
-    login_throttle,
     normalize_email,
     registration_refused_record,
+    sign_in_check,
     user_register,
 )
 
@@ -108,9 +108,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return render(request, "consent/login.html", {**context, "form": form}, status=400)
     email = normalize_email(form.cleaned_data["email"])
     ip = client_ip(request)
-    throttle = login_throttle(email=email, ip_address=ip)
-    if throttle is not None:
-        return _throttled(request, form, throttle, "consent/login.html", context)
+    check = sign_in_check(email=email, ip_address=ip)
+    if check.throttle is not None:
+        return _throttled(request, form, check.throttle, "consent/login.html", context)
     user = authenticate(request, username=email, password=form.cleaned_data["password"])
     if user is None:
         lock = login_failure_record(email=email, ip_address=ip)
@@ -122,8 +122,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         form.add_error(None, form.error_messages["locked"])
         return render(request, "consent/login.html", {**context, "form": form}, status=403)
     mark_signed_in(request, user, remember=form.cleaned_data["remember"])
-    login_success_record(user=user, ip_address=ip)
-    return redirect(next_url)
+    login_success_record(user=user, ip_address=ip, failures_on_record=check.failures_on_record)
+    return complete_after_sign_in(request, next_url) or redirect(next_url)
 
 
 @sensitive_post_parameters("password", "password_confirm")
@@ -148,7 +148,7 @@ def registration_view(request: HttpRequest) -> HttpResponse:
             )
             mark_signed_in(request, user, remember=False)
             login_success_record(user=user, ip_address=ip)
-            return redirect(next_url)
+            return complete_after_sign_in(request, next_url) or redirect(next_url)
         if form.has_error("email", code="duplicate_email"):
             registration_refused_record(email=request.POST.get("email", "")[:254], ip_address=ip)
         return render(request, "consent/registration.html", {**context, "form": form}, status=400)

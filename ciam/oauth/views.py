@@ -1,5 +1,6 @@
 """Protocol endpoints. Paths follow Ory Hydra v2 (see ciam/urls.py)."""
 
+import copy
 import json
 import logging
 import time
@@ -7,9 +8,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -194,6 +196,43 @@ def authorize(request: HttpRequest) -> HttpResponse:
     login_required, consent_required or interaction_required instead. `login_hint` prefills the
     sign-in; `id_token_hint` must name the signed-in person.
     """
+    return _authorize(request, just_signed_in=False)
+
+
+def complete_after_sign_in(request: HttpRequest, next_url: str) -> HttpResponse | None:
+    """The answer to the sign-in (or registration) POST that just signed the person in, when its
+    `next` is an authorization request: that request's own answer, computed here as /oauth2/auth
+    would compute it once the browser followed the redirect (validated again by oauthlib, the
+    consent checked, the code issued or the consent page parked), without the extra round trip.
+
+    None where /oauth2/auth should answer itself instead (an error, or a request that asks for
+    another sign-in): the caller then redirects to `next_url` as before, and nothing was changed.
+    `next_url` must already have passed ciam.redirects.safe_next.
+    """
+    path, _, query = next_url.partition("?")
+    if path != reverse("oauth:authorize"):
+        return None
+    return _authorize(_as_authorization_request(request, path, query), just_signed_in=True)
+
+
+def _as_authorization_request(request: HttpRequest, path: str, query: str) -> HttpRequest:
+    """`request` (a form POST) as the GET of `path?query` the browser would send next: the same
+    person, session, host and headers; none of the form's fields (no password reaches oauthlib)."""
+    inner = copy.copy(request)
+    inner.method = "GET"
+    inner.path = inner.path_info = path
+    inner.META = {**request.META, "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query}
+    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        inner.META.pop(name, None)
+    inner.GET = QueryDict(query)
+    inner._post, inner._files = QueryDict(), MultiValueDict()
+    return inner
+
+
+def _authorize(request: HttpRequest, *, just_signed_in: bool) -> HttpResponse | None:
+    """authorize()'s work. `just_signed_in`: called by complete_after_sign_in in the request
+    that signed the person in; then every answer other than a code or the consent page is None,
+    decided before anything is changed."""
     from consent.authn import auth_context
     from consent.selectors import consent_for
 
@@ -202,9 +241,13 @@ def authorize(request: HttpRequest) -> HttpResponse:
         scopes, credentials = core.validate_authorization_request(request)
     except FatalClientError as exc:
         # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
+        if just_signed_in:
+            return None
         err = exc.oauthlib_error
         return error_page(request, err.error, err.description or "The request cannot be completed.")
     except OAuthToolkitError as exc:
+        if just_signed_in:
+            return None
         err = exc.oauthlib_error
         return flows.error_redirect(err.redirect_uri, err.error, err.description or "", err.state)
 
@@ -215,8 +258,8 @@ def authorize(request: HttpRequest) -> HttpResponse:
     redirect_uri, state = credentials["redirect_uri"], credentials.get("state")
     silent = "none" in prompt
 
-    def refuse(error: str, description: str) -> HttpResponse:
-        return flows.error_redirect(redirect_uri, error, description, state)
+    def refuse(error: str, description: str) -> HttpResponse | None:
+        return None if just_signed_in else flows.error_redirect(redirect_uri, error, description, state)
 
     if silent and len(prompt) > 1:
         return refuse("invalid_request", "prompt=none cannot be combined with other prompt values.")
@@ -243,23 +286,28 @@ def authorize(request: HttpRequest) -> HttpResponse:
         if silent:
             return refuse("login_required", "The user is not signed in.")
         return _to_login(request, fresh=False, login_hint=login_hint)
+    if silent and just_signed_in:
+        return None
     context = auth_context(request)
-    too_old = max_age is not None and time.time() - context["auth_time"] > max_age
+    # A sign-in in this very request satisfies any max_age, 0 included.
+    too_old = not just_signed_in and max_age is not None and time.time() - context["auth_time"] > max_age
     wrong_person = hint_sub is not None and hint_sub != str(request.user.pk)
     if silent and (too_old or wrong_person):
         return refuse("login_required", "The user must sign in again.")
     if silent and login_hint and login_hint.lower() != request.user.email:
         return refuse("interaction_required", "Another account is signed in; the user must choose.")
     if "login" in prompt or too_old or wrong_person or "select_account" in prompt:
-        return _to_login(request, fresh=True, login_hint=login_hint)
+        return None if just_signed_in else _to_login(request, fresh=True, login_hint=login_hint)
 
     # 2. Has the person allowed this client these scopes?
     if "consent" not in prompt:
+        # The client this request was just validated against rides along: oauthlib's second
+        # validation, before the code is issued, then needs no second query for it.
         if client.skip_consent:
-            return flows.issue_code(request, scopes=scopes, credentials=credentials)
+            return flows.issue_code(request, scopes=scopes, credentials={**credentials, "client": client})
         consent = consent_for(user=request.user, client=client)
         if consent is not None and consent.covers(scopes):
-            return flows.issue_code(request, scopes=scopes, credentials=credentials)
+            return flows.issue_code(request, scopes=scopes, credentials={**credentials, "client": client})
     if silent:
         return refuse("consent_required", "The user has not consented to this request.")
     challenge = flows.park(request, scopes=scopes, credentials=credentials)

@@ -94,7 +94,8 @@ def test_no_signing_key_is_parsed_per_request(flow, public_client, monkeypatch):
 def test_a_sign_in_stays_within_its_budget(user, public_client, django_assert_max_num_queries):
     from urllib.parse import urlencode
 
-    from tests.conftest import CALLBACK, PASSWORD
+    from consent.models import Consent
+    from tests.conftest import CALLBACK, PASSWORD, query_of
 
     _, challenge = pkce_pair()
     query = urlencode(
@@ -107,15 +108,21 @@ def test_a_sign_in_stays_within_its_budget(user, public_client, django_assert_ma
             "code_challenge_method": "S256",
         }
     )
+    Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=True)
     web = DjangoClient()
-    web.get(f"/oauth2/auth?{query}")  # the pending request is kept in an anonymous session
-    # Throttle checks (2), the user, the new session (one INSERT: no existence check, no
-    # BEGIN/COMMIT), last_login, the failure reset and audit row (4 with BEGIN/COMMIT), the
-    # session's final save. No client row: a successful sign-in redirects without showing it.
-    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(10):
+    assert web.get(f"/oauth2/auth?{query}")["Location"].startswith("/login?")
+    # The sign-in check (1: lock, the address's failures, the e-mail's failures), the user,
+    # last_login, the audit row (no failures on record to clear: no BEGIN/DELETE/COMMIT), then the
+    # authorization request it completes: the client's revision (once, though oauthlib validates
+    # twice), the remembered consent, the code; last, the new session (one INSERT, no existence
+    # check).
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(8):
         response = web.post(
             "/login", {"email": user.email, "password": PASSWORD, "next": f"/oauth2/auth?{query}"}
         )
     assert response.status_code == 302
+    assert response["Location"].startswith(CALLBACK) and "code" in query_of(response["Location"])
     assert duplicates(captured.captured_queries) == []
-    assert not any("clients_client" in q["sql"] for q in captured.captured_queries)
+    assert sum("clients_client" in q["sql"] for q in captured.captured_queries) == 1
+    sessions = [q["sql"].split()[0] for q in captured.captured_queries if "django_session" in q["sql"]]
+    assert sessions == ["INSERT"]
