@@ -48,6 +48,11 @@ _ACCESS_TOKEN_WITH_CLIENT_AND_USER = CompiledLookup(
         .order_by("pk")[:1]
     )
 )
+# The code exchange's grant with its user, compiled once per connection as above. It takes the
+# code's digest (`code__exact` is not translated by GrantQuerySet, which turns `code=` into one).
+_GRANT_WITH_USER = CompiledLookup(
+    lambda digest: Grant.objects.select_related("user").filter(code__exact=digest).order_by("pk")[:1]
+)
 _GENERATED_PREFIX = GeneratedSecretHasher.algorithm + "$"
 
 
@@ -236,7 +241,7 @@ class CiamValidator(OAuth2Validator):
         cached = getattr(request, _CACHED_GRANT, None)
         if cached is not None and cached[0] == code:
             return cached[1]
-        grant = Grant.objects.select_related("user").filter(code=code).first() if code else None
+        grant = _GRANT_WITH_USER.get(token_checksum(code)) if code and isinstance(code, str) else None
         setattr(request, _CACHED_GRANT, (code, grant))
         return grant
 

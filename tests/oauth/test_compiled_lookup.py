@@ -67,3 +67,34 @@ def test_a_lookup_must_take_its_value_exactly_once():
     twice = CompiledLookup(lambda value: AccessToken.objects.filter(token_checksum=value, token=value))
     with pytest.raises(ValueError, match="exactly once"):
         twice.get("x")
+
+
+# --- The sign-in's user and the code exchange's grant, compiled the same way ------------------
+
+
+def test_the_sign_in_finds_the_user_the_orm_finds(user, django_assert_num_queries):
+    User.objects.create_user(email="other@example.com", password="x")
+    with django_assert_num_queries(1):
+        found = User.objects.get_by_natural_key("  Alice@Example.com ")  # case and spaces ignored
+    assert _fields(found) == _fields(User.objects.get(email="alice@example.com"))
+    assert User.objects.get_by_natural_key("other@example.com").email == "other@example.com"
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get_by_natural_key("nobody@example.com")
+
+
+def test_the_code_exchange_finds_the_grant_and_its_user_the_orm_finds(flow, public_client, user):
+    from ciam.oauth.models import Grant
+    from tests.conftest import pkce_pair
+
+    _, challenge = pkce_pair()
+    code = flow.code(public_client.client.client_id, challenge=challenge, scope="openid email")
+    expected = Grant.objects.select_related("user").filter(code=code).first()
+    validator = CiamValidator()
+
+    class Request:  # what oauthlib passes: any object that takes attributes
+        pass
+
+    loaded = validator._grant(code, Request())
+    assert _fields(loaded) == _fields(expected) and _fields(loaded.user) == _fields(expected.user)
+    assert validator._grant("ciam_ac_unknown", Request()) is None
+    assert validator._grant(expected.code, Request()) is None  # the stored digest is not a code
