@@ -84,8 +84,9 @@ def write_report(results: dict, folder: Path) -> None:
         "",
         "## Sign-in flows",
         "",
-        f"Full authorization code + PKCE flows (authorize → sign-in page → password check → remembered consent → "
-        f"code → token exchange with ID token), {flow['workers']} concurrent HTTP clients: "
+        "Full authorization code + PKCE flows, four requests each (authorize → sign-in page → password "
+        "POST, which checks the password and the remembered consent and redirects to the client with "
+        f"its code → token exchange with ID token), {flow['workers']} concurrent HTTP clients: "
         f"**{_f(flow['flows_per_s'])} flows/s**, p50 {_f(flow['p50'], 0)} ms, p99 {_f(flow['p99'], 0)} ms, "
         f"{flow['errors']} errors. Target: {TARGETS['login_flow']}.",
         "",

@@ -13,32 +13,53 @@ import threading
 from collections.abc import Callable
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 
 
 class CompiledLookup:
-    """`build(value)` returns the queryset for one parameter value; `get(value)` runs it.
+    """`build(*values)` returns the queryset for its parameter values; `get(*values)` runs it.
 
-    The queryset must use `value` exactly once as a parameter and return at most one row.
+    The queryset must use each value exactly once as a parameter and return at most one row.
+    By default there is one value, a string passed to the database as it is. For other values,
+    `fields` names the model field each is compared with: the lookup is then compiled with an
+    unlikely sample of each (`samples`), and each value is prepared for the database by its field
+    as the ORM prepares it (a UUID as text on SQLite, say).
     """
 
     _PLACEHOLDER = "\x00ciam-compiled-lookup-placeholder\x00"
 
-    def __init__(self, build: Callable[[str], QuerySet], *, using: str = "default"):
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        *,
+        using: str = "default",
+        fields: tuple[Field, ...] = (),
+        samples: tuple = (),
+    ):
+        if len(fields) != len(samples):
+            raise ValueError("A compiled lookup needs one sample per field.")
         self._build, self._using = build, using
+        self._fields, self._samples = fields, samples or (self._PLACEHOLDER,)
         self._local = threading.local()
+
+    def _prepared(self, values, connection) -> list:
+        if not self._fields:
+            return list(values)
+        pairs = zip(self._fields, values, strict=True)
+        return [field.get_db_prep_value(value, connection) for field, value in pairs]
 
     def _compiled(self):
         connection = connections[self._using]
         state = getattr(self._local, "state", None)
         if state is not None and state["connection"] is connection:
             return state
-        compiler = self._build(self._PLACEHOLDER).query.get_compiler(using=self._using)
+        compiler = self._build(*self._samples).query.get_compiler(using=self._using)
         sql, params = compiler.as_sql()
         params = list(params)
-        if params.count(self._PLACEHOLDER) != 1:
-            raise ValueError("A compiled lookup takes its value exactly once as a parameter.")
+        samples = self._prepared(self._samples, connection)
+        if any(params.count(sample) != 1 for sample in samples):
+            raise ValueError("A compiled lookup takes each value exactly once as a parameter.")
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         state = {
@@ -46,7 +67,7 @@ class CompiledLookup:
             "compiler": compiler,
             "sql": sql,
             "params": params,
-            "position": params.index(self._PLACEHOLDER),
+            "positions": [params.index(sample) for sample in samples],
             "model": klass_info["model"],
             "slice": slice(start, end),
             "init_list": [column[0].target.attname for column in select[start:end]],
@@ -56,10 +77,12 @@ class CompiledLookup:
         self._local.state = state
         return state
 
-    def get(self, value: str) -> Model | None:
+    def get(self, *values) -> Model | None:
         state = self._compiled()
         params = list(state["params"])
-        params[state["position"]] = value
+        prepared = self._prepared(values, state["connection"])
+        for position, value in zip(state["positions"], prepared, strict=True):
+            params[position] = value
         with state["connection"].cursor() as cursor:
             cursor.execute(state["sql"], params)
             row = cursor.fetchone()

@@ -98,3 +98,23 @@ def test_the_code_exchange_finds_the_grant_and_its_user_the_orm_finds(flow, publ
     assert _fields(loaded) == _fields(expected) and _fields(loaded.user) == _fields(expected.user)
     assert validator._grant("ciam_ac_unknown", Request()) is None
     assert validator._grant(expected.code, Request()) is None  # the stored digest is not a code
+
+
+def test_the_remembered_consent_is_found_per_person_and_client(user, public_client, confidential_client):
+    # Two values of other types than text (a UUID and an integer key), each prepared by its field.
+    from consent.models import Consent
+    from consent.selectors import consent_for
+
+    other = User.objects.create_user(email="other@example.com", password="x")
+    mine = Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=True)
+    theirs = Consent.objects.create(user=other, client=confidential_client.client, scopes=["email"])
+    assert _fields(consent_for(user=user, client=public_client.client)) == _fields(mine)
+    assert _fields(consent_for(user=other, client=confidential_client.client)) == _fields(theirs)
+    assert consent_for(user=user, client=confidential_client.client) is None
+    assert consent_for(user=other, client=public_client.client) is None
+
+
+def test_a_lookup_that_does_not_use_each_value_once_is_refused():
+    lookup = CompiledLookup(lambda email: User.objects.filter(email="fixed@example.com"))
+    with pytest.raises(ValueError, match="each value exactly once"):
+        lookup.get("alice@example.com")
