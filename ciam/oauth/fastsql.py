@@ -4,7 +4,9 @@ Every issued token is one INSERT; compiling it through the ORM costs more CPU th
 spends executing it. The statement is built once per model and connection vendor from the
 model's own fields, and each field prepares its value exactly as `Model.save()` would
 (`pre_save` fills auto_now and the token checksum, `get_db_prep_save` adapts UUIDs and JSON).
-Only for models whose `save()` adds nothing (tokens); no signals are connected to them.
+Only for models whose `save()` adds nothing, or whose caller does what it adds (tokens, audit
+events; authorization codes, whose digest the validator takes as Grant.save() would); no
+signals are connected to them.
 
 `asynchronous_commit`: on PostgreSQL, an INSERT that is its own transaction may ask not to wait
 for its WAL to reach the disk (`set_config('synchronous_commit', 'off', true)` in the same
