@@ -1,22 +1,24 @@
 from django import forms
 from django.contrib.auth import password_validation
 
+from ciam import widgets
 from ciam.accounts.models import User
 
 
 class LoginForm(forms.Form):
+    # The sign-in page is on every sign-in flow: its inputs skip the template engine (ciam.widgets).
     email = forms.EmailField(
         label="E-mail address",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=widgets.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
         label="Password",
         strip=False,
         max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=widgets.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    remember = forms.BooleanField(label="Keep me signed in", required=False)
+    remember = forms.BooleanField(label="Keep me signed in", required=False, widget=widgets.CheckboxInput)
 
     error_messages = {
         # One message for an unknown e-mail and a wrong password: no account enumeration.
