@@ -146,6 +146,20 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
+def authorization_query(client_id: str, challenge: str, **params) -> dict[str, str]:
+    """An authorization request's parameters: code with PKCE, `state` s1, to CALLBACK."""
+    return {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": CALLBACK,
+        "scope": "openid email",
+        "state": "s1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **params,
+    }
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 

@@ -10,7 +10,7 @@ from jwcrypto import jwt
 from ciam.audit.models import AuditEvent
 from consent.authn import SESSION_KEY
 from consent.models import Consent
-from tests.conftest import CALLBACK, PASSWORD, pkce_pair, query_of
+from tests.conftest import CALLBACK, PASSWORD, authorization_query, pkce_pair, query_of
 from tests.oauth.test_authorization_code import exchange
 from tests.oauth.test_oidc import jwks_set
 
@@ -29,17 +29,7 @@ def signed_in(user, *, auth_age: int = 0) -> DjangoClient:
 
 def authorize(web, client_id, **params):
     _, challenge = pkce_pair()
-    query = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": CALLBACK,
-        "scope": "openid email",
-        "state": "s1",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **params,
-    }
-    return web.get("/oauth2/auth", query)
+    return web.get("/oauth2/auth", authorization_query(client_id, challenge, **params))
 
 
 def consent(web, location, *, scopes=None, remember=True, deny=False):

@@ -14,7 +14,7 @@ from jwcrypto import jwt
 from ciam.oauth.models import Grant
 from ciam.oauth.validator import CiamValidator
 from consent.models import Consent
-from tests.conftest import CALLBACK, PASSWORD, pkce_pair, query_of
+from tests.conftest import CALLBACK, PASSWORD, authorization_query, pkce_pair, query_of
 from tests.oauth.test_authorization_code import exchange
 from tests.oauth.test_oidc import jwks_set
 
@@ -22,18 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def authorize_url(client_id: str, challenge: str, **params) -> str:
-    query = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": CALLBACK,
-        "scope": "openid email",
-        "state": "s1",
-        "nonce": "n1",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **params,
-    }
-    return f"/oauth2/auth?{urlencode(query)}"
+    return f"/oauth2/auth?{urlencode(authorization_query(client_id, challenge, nonce='n1', **params))}"
 
 
 def sign_in(web, user, next_url, **extra):
