@@ -68,9 +68,9 @@ class PasswordArgon2Hasher(Argon2PasswordHasher):
     One of the settings OWASP's Password Storage Cheat Sheet lists as equal in strength to its
     minimum (m=19 MiB, t=2), and Keycloak's default. With the same work it touches less memory,
     which stays in the CPU's cache: about a quarter faster per check than m=19 MiB here, and
-    half again with the build compiled for the CPU (`deploy/argon2-native.sh`). Django's default (m=100 MiB,
-    t=2, p=8) costs several times more per sign-in for no required gain. Hashes made with other
-    parameters are upgraded when their owner next signs in.
+    about half again with the build compiled for the CPU (`deploy/argon2-native.sh`). Django's
+    default (m=100 MiB, t=2, p=8) costs several times more per sign-in for no required gain.
+    Hashes made with other parameters are upgraded when their owner next signs in.
     """
 
     algorithm = "argon2"
