@@ -96,14 +96,15 @@ def one_flow(web, fixtures: dict, email: str) -> None:
         {"csrfmiddlewaretoken": csrf, "email": email, "password": fixtures["password"], "next": nxt},
     )
     assert status == 302, status
+    # As a browser, follow the server's own redirects, if any: the sign-in completes the
+    # authorization request itself, and a remembered consent shows no page.
     redirect = urlsplit(headers["location"])
-    for _ in range(3):  # as a browser, follow the server's own redirects (none since the sign-in
-        if redirect.netloc:  # completes the authorization request itself)
+    for _ in range(3):
+        if redirect.netloc:
             break
         status, headers, _ = web.request("GET", headers["location"])
         assert status == 302, status
         redirect = urlsplit(headers["location"])
-    # Remembered consent: no page, straight to the client.
     assert f"{redirect.scheme}://{redirect.netloc}{redirect.path}" == app["redirect_uri"], redirect
     callback = parse_qs(redirect.query)
     assert callback["state"] == ["s"], callback

@@ -15,7 +15,6 @@ the production ones.
 
 import base64
 import importlib.metadata
-import importlib.util
 import io
 import json
 import os
@@ -258,14 +257,15 @@ with open(os.environ["FIXTURES"], "w") as handle:
 """
 
 
-def _argon2_valgrind_can_run(out: Path) -> Path | None:
+def _argon2_for_valgrind(out: Path) -> Path | None:
     """valgrind (3.19 here) cannot run AVX-512 code, which deploy/argon2-native.sh compiles for
     CPUs that have it: then the measured processes import an AVX2 build of the same version of
     argon2-cffi-bindings, compiled once into bench/out (the same hashes; the password check's
     count is then the AVX2 build's). None when the installed build can run under valgrind."""
-    spec = importlib.util.find_spec("_argon2_cffi_bindings")
-    note = Path(spec.origin).parent / "ciam-cpu-features.txt" if spec and spec.origin else None
-    if note is None or not note.exists() or "avx512f" not in note.read_text().split():
+    sys.path.insert(0, str(ROOT))
+    from ciam.oauth.hashers import argon2_build_features  # what the build noted it needs
+
+    if "avx512f" not in argon2_build_features():
         return None
     version = importlib.metadata.version("argon2-cffi-bindings")
     target = out / f"argon2-avx2-{version}"
@@ -339,7 +339,7 @@ def main(scenarios: list[str]) -> None:
         "CALLBACK": CALLBACK,
         "PASSWORD": PASSWORD,
     }
-    argon2 = _argon2_valgrind_can_run(out)
+    argon2 = _argon2_for_valgrind(out)
     if argon2 is not None:  # the measured processes only; migrate and seed use the installed one
         measured_env = {
             **env,
