@@ -9,17 +9,8 @@ COPY pyproject.toml README.md ./
 COPY ciam ./ciam
 COPY clients ./clients
 COPY consent ./consent
+# Wheels only, for any CPU: libsodium (PyNaCl) picks the fastest Argon2 code the CPU has at run time.
 RUN pip install .
-# Argon2id compiled for the building machine's CPU, AVX-512 or AVX2 (about half the CPU per
-# sign-in); --build-arg ARGON2_NATIVE=avx2 stops at AVX2 and ARGON2_NATIVE=off keeps the portable
-# wheel, for images that run on other CPUs (the image refuses to start where its build cannot run).
-ARG ARGON2_NATIVE=auto
-COPY deploy/argon2-native.sh ./deploy/argon2-native.sh
-RUN if [ "$ARGON2_NATIVE" != off ] && grep -qw avx2 /proc/cpuinfo; then \
-        apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
-        && ARGON2_NATIVE="$ARGON2_NATIVE" sh deploy/argon2-native.sh python \
-        && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*; \
-    fi
 
 COPY manage.py ./
 COPY deploy/uwsgi.ini ./deploy/uwsgi.ini

@@ -3,19 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml deploy/argon2-native.sh | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps bench instructions lint format clean soak
+.PHONY: run test check install system-deps bench instructions lint format clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml deploy/argon2-native.sh
+$(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
-	deploy/argon2-native.sh $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -45,11 +44,19 @@ run: install
 	@echo "Serving on http://localhost:$(PORT)  (discovery: http://localhost:$(PORT)/.well-known/openid-configuration)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## make test: install what the tests need and run the whole suite (SQLite, or DATABASE_URL)
+## make test: install what the tests need, check the layers, the types and the style, and run the
+## whole suite (SQLite, or DATABASE_URL)
 # Connections are not kept between requests in tests, so live-server threads release the test
 # database and pytest-django can drop it.
-test: install system-deps
+test: install system-deps check
 	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make check: the dependency layers (DESIGN.md, import-linter), the types (mypy), the style (ruff)
+check: install
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## make soak: minutes of mixed load with faults (SIGKILLed workers, a database outage); bench/SOAK.md
 soak: install

@@ -14,7 +14,6 @@ the production ones.
 """
 
 import base64
-import importlib.metadata
 import io
 import json
 import os
@@ -212,7 +211,7 @@ from datetime import timedelta
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from ciam.accounts.models import User
-from ciam.oauth.crypto import token_checksum
+from ciam.lib.crypto import token_checksum
 from ciam.oauth.keys import current_signing_key
 from ciam.oauth.models import AccessToken, RefreshToken
 from clients.services import client_create
@@ -255,31 +254,6 @@ fixtures = {
 with open(os.environ["FIXTURES"], "w") as handle:
     json.dump(fixtures, handle)
 """
-
-
-def _argon2_for_valgrind(out: Path) -> Path | None:
-    """valgrind (3.19 here) cannot run AVX-512 code, which deploy/argon2-native.sh compiles for
-    CPUs that have it: then the measured processes import an AVX2 build of the same version of
-    argon2-cffi-bindings, compiled once into bench/out (the same hashes; the password check's
-    count is then the AVX2 build's). None when the installed build can run under valgrind."""
-    sys.path.insert(0, str(ROOT))
-    from ciam.oauth.hashers import argon2_build_features  # what the build noted it needs
-
-    if "avx512f" not in argon2_build_features():
-        return None
-    version = importlib.metadata.version("argon2-cffi-bindings")
-    target = out / f"argon2-avx2-{version}"
-    if not (target / "_argon2_cffi_bindings").exists():
-        print(
-            f"compiling argon2-cffi-bindings {version} with AVX2 for valgrind into {target}", file=sys.stderr
-        )
-        subprocess.run(
-            [PY, "-m", "pip", "install", "--quiet", "--no-deps", "--no-cache-dir", "--no-binary",
-             "argon2-cffi-bindings", "--target", str(target), f"argon2-cffi-bindings=={version}"],
-            env={**os.environ, "ARGON2_CFFI_USE_SSE2": "1", "CFLAGS": "-O3 -mavx2"},
-            check=True,
-        )  # fmt: skip
-    return target
 
 
 def count(scenario: str, env: dict, fixtures: Path) -> float:
@@ -339,19 +313,11 @@ def main(scenarios: list[str]) -> None:
         "CALLBACK": CALLBACK,
         "PASSWORD": PASSWORD,
     }
-    argon2 = _argon2_for_valgrind(out)
-    if argon2 is not None:  # the measured processes only; migrate and seed use the installed one
-        measured_env = {
-            **env,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(argon2), env.get("PYTHONPATH")])),
-        }
-    else:
-        measured_env = env
+    # (libsodium picks its Argon2 code from the CPU valgrind presents, which has no AVX-512.)
     psql(f"CREATE DATABASE {database}")
     try:
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "shell", "-c", SEED)
-        env = measured_env
         print("| request | instructions per request |")
         print("|---|---|")
         for scenario in scenarios:

@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ciam.accounts.models import User
-from ciam.console.services import admin_token_create
-from ciam.oauth.crypto import token_checksum
+from ciam.api.services import admin_token_create
+from ciam.lib.crypto import token_checksum
 from ciam.oauth.keys import current_signing_key
 from ciam.oauth.models import AccessToken, RefreshToken
 from clients.models import Client

@@ -48,7 +48,7 @@ def manage(database_url: str, *args: str) -> str:
 SETUP = """
 import json
 from clients.services import client_create
-from ciam.console.services import admin_token_create
+from ciam.api.services import admin_token_create
 made = client_create(actor_label="soak", client_name="soak", grant_types=["client_credentials"],
                      token_endpoint_auth_method="client_secret_basic", scope="email")
 print(json.dumps({"client_id": made.client.client_id, "secret": made.client_secret,

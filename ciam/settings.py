@@ -66,7 +66,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", True)
 
-SECRET_KEY = env_str("SECRET_KEY")
+SECRET_KEY = env_str("SECRET_KEY") or ""
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -75,7 +75,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
 
-CIAM_ISSUER = env_str("CIAM_ISSUER")
+CIAM_ISSUER = env_str("CIAM_ISSUER") or ""
 if not CIAM_ISSUER:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -104,7 +104,6 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"{_issuer_parts.scheme
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -120,16 +119,15 @@ INSTALLED_APPS = [
     "clients",
     "ciam.oauth",
     "consent",
+    "ciam.api",
     "ciam.console",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "ciam.oauth.cors.CorsMiddleware",  # django-cors-headers, cheaper without an Origin
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "ciam.middleware.RejectNulBytesMiddleware",
-    # Token, introspection, userinfo, discovery, JWKS, health: straight to the view from here.
-    "ciam.middleware.ProtocolFastLaneMiddleware",
+    "ciam.lib.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,7 +165,7 @@ _default_sqlite = f"sqlite:///{BASE_DIR / 'var' / 'ciam.sqlite3'}"
 try:
     DATABASES = {
         "default": dj_database_url.parse(
-            env_str("DATABASE_URL", _default_sqlite),
+            env_str("DATABASE_URL") or _default_sqlite,
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
             # Off by default: a health check is one more round trip on every request. Without it a
             # connection the database dropped fails one request (a 503), then Django reconnects.
@@ -201,15 +199,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Identity --------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "consent:login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/account/apps"
 
-# Argon2id for people's passwords (OWASP); the HMAC hasher is only ever selected explicitly for
-# server-generated client secrets (≥256 bits), see ciam/oauth/hashers.py.
+# Argon2id for people's passwords (OWASP), through libsodium; the HMAC hasher is only ever
+# selected explicitly for server-generated client secrets (≥256 bits), see ciam/accounts/hashers.py.
 PASSWORD_HASHERS = [
-    "ciam.oauth.hashers.PasswordArgon2Hasher",
+    "ciam.accounts.hashers.PasswordArgon2Hasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "ciam.oauth.hashers.GeneratedSecretHasher",
+    "ciam.accounts.hashers.GeneratedSecretHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -232,7 +230,7 @@ CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
 
 # --- Sessions, cookies, security headers -----------------------------------------------------
 
-SESSION_ENGINE = "consent.sessions"  # Django's database sessions, fewer round trips
+SESSION_ENGINE = "ciam.accounts.sessions"  # Django's database sessions, with the person's key
 SESSION_COOKIE_NAME = "ciam_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -261,26 +259,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Strict CSP: only our own scripts, styles and images; never framed (clickjacking).
+# Strict CSP: only our own scripts, styles and images; never framed (clickjacking). JSON
+# endpoints carry no document to protect: their views are csp_exempt.
 CONTENT_SECURITY_POLICY = {
-    # JSON-only protocol and API paths carry no document to protect (the docs page keeps its CSP).
-    "EXCLUDE_URL_PREFIXES": (
-        "/oauth2/token",
-        "/oauth2/introspect",
-        "/oauth2/revoke",
-        "/oauth2/device/auth",
-        "/oauth2/register",
-        "/userinfo",
-        "/.well-known/",
-        "/health/",
-        "/version",
-        "/admin/clients",
-        "/admin/oauth2/",
-        "/admin/keys/",
-        "/admin/identities",
-        "/admin/version",
-        "/admin/openapi.json",
-    ),
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
@@ -335,17 +316,18 @@ CIAM_DEVICE_CODE_LIFESPAN = env_int("CIAM_DEVICE_CODE_LIFESPAN", 600, minimum=60
 CIAM_DEVICE_POLL_INTERVAL = env_int("CIAM_DEVICE_POLL_INTERVAL", 5, minimum=1, maximum=60)
 # Scopes a deployment adds to the built-in ones (openid profile email offline_access ...).
 CIAM_EXTRA_SCOPES = env_list("CIAM_SCOPES", [])
-CIAM_SIGNING_ALGORITHM = env_str("CIAM_SIGNING_ALGORITHM", "RS256")
+CIAM_SIGNING_ALGORITHM = env_str("CIAM_SIGNING_ALGORITHM") or "RS256"
 if CIAM_SIGNING_ALGORITHM not in {"RS256", "ES256"}:
     raise ImproperlyConfigured("CIAM_SIGNING_ALGORITHM must be RS256 or ES256")
 # Optional separate secrets; by default both are derived from SECRET_KEY with HKDF.
-CIAM_KEY_ENCRYPTION_SECRET = env_str("CIAM_KEY_ENCRYPTION_SECRET", SECRET_KEY)
-CIAM_CLIENT_SECRET_PEPPER = env_str("CIAM_CLIENT_SECRET_PEPPER", SECRET_KEY)
-# Client-credentials access tokens are committed without waiting for the disk (PostgreSQL's
-# synchronous_commit=off, for that INSERT only): if the database itself crashes within 600 ms
-# (3 x wal_writer_delay) of issuing one, that token is lost and answers inactive; its client asks again.
-# Revocations, rotations, codes and every other write always wait. false: wait for these too.
-CIAM_CC_TOKEN_ASYNC_COMMIT = env_bool("CIAM_CC_TOKEN_ASYNC_COMMIT", True)
+CIAM_KEY_ENCRYPTION_SECRET = env_str("CIAM_KEY_ENCRYPTION_SECRET") or SECRET_KEY
+CIAM_CLIENT_SECRET_PEPPER = env_str("CIAM_CLIENT_SECRET_PEPPER") or SECRET_KEY
+# Opt-in: client-credentials access tokens committed without waiting for the disk (PostgreSQL's
+# synchronous_commit=off, for that token's transaction only). If the database itself crashes
+# within 600 ms (3 x wal_writer_delay) of issuing one, that token is lost and answers inactive;
+# its client asks again. Revocations, rotations, codes and every other write always wait.
+# Durability is the operator's choice: off unless set.
+CIAM_CC_TOKEN_ASYNC_COMMIT = env_bool("CIAM_CC_TOKEN_ASYNC_COMMIT", False)
 # How often each process adds its count of issued tokens to the dashboard's hourly rows.
 CIAM_STATS_FLUSH_SECONDS = env_int("CIAM_STATS_FLUSH_SECONDS", 2, minimum=0)
 # Largest JSON body the admin API reads, in bytes.
@@ -432,7 +414,7 @@ SPECTACULAR_SETTINGS = {
 # Request lines are logged without query strings by Django; tokens and secrets travel in bodies
 # and headers, which are never logged.
 
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

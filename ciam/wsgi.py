@@ -1,13 +1,9 @@
-"""The WSGI application uWSGI serves: Django's handler, with the plain client-credentials and
-introspection requests answered first by ciam.oauth.fastpath (the same validation, less around it)."""
+"""The WSGI application the production server (uWSGI, deploy/uwsgi.ini) serves: Django's own."""
 
 import os
 
-import django
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ciam.settings")
-django.setup(set_prefix=False)
 
-from ciam.oauth.fastpath import FastPathHandler  # noqa: E402 - needs the apps loaded
-
-application = FastPathHandler()
+application = get_wsgi_application()

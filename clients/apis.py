@@ -10,15 +10,23 @@ from rest_framework.response import Response
 from ciam.api.pagination import paginate
 from ciam.api.views import AdminApiView
 from clients.models import Client
-from clients.serializers import (
-    JsonPatchOperationSerializer,
-    OAuth2ClientSerializer,
-    client_json,
-    split_client_body,
+from clients.rules import CLIENT_FIELDS
+from clients.serializers import ClientSerializer, JsonPatchOperationSerializer, client_json
+from clients.services import (
+    client_create,
+    client_delete,
+    client_secret_rotate,
+    client_tokens_revoke,
+    client_update,
 )
-from clients.services import CLIENT_FIELDS, client_create, client_delete, client_secret_rotate, client_update
 
 PATCHABLE_OPS = {"add", "remove", "replace"}
+
+
+def _valid(data, *, instance=None) -> ClientSerializer:
+    body = ClientSerializer(instance=instance, data=data)
+    body.is_valid(raise_exception=True)
+    return body
 
 
 class ClientListApi(AdminApiView):
@@ -30,7 +38,7 @@ class ClientListApi(AdminApiView):
             OpenApiParameter("client_name", str, description="Exact client name."),
             OpenApiParameter("owner", str, description="Exact owner."),
         ],
-        responses={200: OAuth2ClientSerializer(many=True)},
+        responses={200: ClientSerializer(many=True)},
     )
     def get(self, request):
         clients = Client.objects.all()
@@ -41,18 +49,20 @@ class ClientListApi(AdminApiView):
         return Response([client_json(c) for c in rows], headers={"Link": link})
 
     @extend_schema(
-        operation_id="createOAuth2Client",
-        request=OAuth2ClientSerializer,
-        responses={201: OAuth2ClientSerializer},
+        operation_id="createOAuth2Client", request=ClientSerializer, responses={201: ClientSerializer}
     )
     def post(self, request):
-        fields, client_id, secret = split_client_body(request.data)
-        result = client_create(client_id=client_id, client_secret=secret, **self.who(), **fields)
-        location = f"/admin/clients/{result.client.client_id}"
+        body = _valid(request.data)
+        result = client_create(
+            client_id=body.validated_data.get("client_id"),
+            client_secret=body.validated_data.get("client_secret"),
+            **self.who(),
+            **body.service_fields(),
+        )
         return Response(
             client_json(result.client, secret=result.client_secret),
             status=status.HTTP_201_CREATED,
-            headers={"Location": location},
+            headers={"Location": f"/admin/clients/{result.client.client_id}"},
         )
 
 
@@ -60,30 +70,29 @@ class ClientDetailApi(AdminApiView):
     def _client(self, client_id: str) -> Client:
         return get_object_or_404(Client, client_id=client_id)
 
-    @extend_schema(operation_id="getOAuth2Client", responses={200: OAuth2ClientSerializer})
+    @extend_schema(operation_id="getOAuth2Client", responses={200: ClientSerializer})
     def get(self, request, client_id):
         return Response(client_json(self._client(client_id)))
 
     @extend_schema(
-        operation_id="setOAuth2Client",
-        request=OAuth2ClientSerializer,
-        responses={200: OAuth2ClientSerializer},
+        operation_id="setOAuth2Client", request=ClientSerializer, responses={200: ClientSerializer}
     )
     def put(self, request, client_id):
         """Replace the client: fields not sent return to their defaults; the secret is kept unless sent."""
         client = self._client(client_id)
-        fields, body_id, secret = split_client_body(request.data)
-        if body_id is not None and body_id != client.client_id:
-            raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
+        body = _valid(request.data, instance=client)
         result = client_update(
-            client=client, client_secret=secret, **self.who(), **{**CLIENT_FIELDS, **fields}
+            client=client,
+            client_secret=body.validated_data.get("client_secret"),
+            **self.who(),
+            **{**CLIENT_FIELDS, **body.service_fields()},
         )
         return Response(client_json(result.client, secret=result.client_secret))
 
     @extend_schema(
         operation_id="patchOAuth2Client",
         request=JsonPatchOperationSerializer(many=True),
-        responses={200: OAuth2ClientSerializer},
+        responses={200: ClientSerializer},
     )
     def patch(self, request, client_id):
         """RFC 6902 JSON Patch (add, remove, replace) on the client's JSON."""
@@ -118,11 +127,11 @@ class ClientDetailApi(AdminApiView):
                 ValueError,
             ) as exc:
                 raise serializers.ValidationError({"": f"The patch cannot be applied: {exc}"}) from exc
-            fields, _, secret = split_client_body(patched)
-            changed = {k: v for k, v in fields.items() if document.get(k) != v}
+            body = _valid(patched, instance=client)
+            changed = {k: v for k, v in body.service_fields().items() if document.get(k) != v}
             result = client_update(
                 client=client,
-                client_secret=secret,
+                client_secret=body.validated_data.get("client_secret"),
                 expected_revision=client.revision,
                 **self.who(),
                 **changed,
@@ -136,10 +145,23 @@ class ClientDetailApi(AdminApiView):
 
 
 class ClientSecretApi(AdminApiView):
-    @extend_schema(
-        operation_id="rotateOAuth2ClientSecret", request=None, responses={200: OAuth2ClientSerializer}
-    )
+    @extend_schema(operation_id="rotateOAuth2ClientSecret", request=None, responses={200: ClientSerializer})
     def post(self, request, client_id):
         """Generate a new secret (returned once); the old one stops working at once."""
         result = client_secret_rotate(client=get_object_or_404(Client, client_id=client_id), **self.who())
         return Response(client_json(result.client, secret=result.client_secret))
+
+
+class ClientTokensApi(AdminApiView):
+    @extend_schema(
+        operation_id="deleteOAuth2Token",
+        parameters=[OpenApiParameter("client_id", str, required=True)],
+        responses={204: None},
+    )
+    def delete(self, request):
+        """Revoke every access *and* refresh token of a client (Hydra revokes access tokens only)."""
+        client_id = request.query_params.get("client_id")
+        if not client_id:
+            raise serializers.ValidationError({"client_id": "This query parameter is required."})
+        client_tokens_revoke(client=get_object_or_404(Client, client_id=client_id), **self.who())
+        return Response(status=status.HTTP_204_NO_CONTENT)

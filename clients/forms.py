@@ -1,10 +1,12 @@
-"""The console's client form. It only shapes input: the rules are clients.services', whose field
-errors are put back on the matching inputs (same names as the API, Hydra's)."""
+"""The console's client form. It shapes input; its clean() applies clients.rules, the rules the
+services and the admin API apply, and puts their field errors back on the matching inputs (same
+names as the API, Hydra's)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from ciam.oauth.scopes import known_scopes
+from clients import rules
 from clients.models import AccessTokenStrategy, Client, GrantType, ResponseType
 
 
@@ -157,45 +159,62 @@ class ClientForm(forms.Form):
             "revision": client.revision,
         }
 
+    def clean(self):
+        cleaned = super().clean()
+        # The client's rules (the services', the API's), on what the fields could clean: their
+        # problems are reported with the fields' own, all at once.
+        try:
+            rules.checked_client(self.service_fields())
+        except ValidationError as exc:
+            self.add_service_errors(exc)
+        return cleaned
+
     def service_fields(self) -> dict:
-        """cleaned_data in the services' (Hydra's) vocabulary."""
+        """cleaned_data in the services' (Hydra's) vocabulary (a field that did not clean is left
+        at its default)."""
         data = self.cleaned_data
-        public = data["client_type"] == "public"
-        scopes = list(data["scopes"]) + [s for s in _lines(data["extra_scopes"]) if s not in data["scopes"]]
-        return {
-            "client_name": data["client_name"],
+        public = data.get("client_type") == "public"
+        ticked = list(data.get("scopes") or [])
+        scopes = ticked + [s for s in _lines(data.get("extra_scopes", "")) if s not in ticked]
+        fields = {
+            "client_name": data.get("client_name", ""),
             "token_endpoint_auth_method": "none"
             if public
-            else (data["token_endpoint_auth_method"] or "client_secret_basic"),
-            "redirect_uris": data["redirect_uris"],
-            "grant_types": list(data["grant_types"]),
+            else (data.get("token_endpoint_auth_method") or "client_secret_basic"),
+            "redirect_uris": data.get("redirect_uris", []),
+            "grant_types": list(data.get("grant_types") or []),
             "scope": " ".join(scopes),
-            "response_types": list(data["response_types"]),
-            "pkce_required": True if public else data["pkce_required"],
-            "post_logout_redirect_uris": _lines(data["post_logout_redirect_uris"]),
-            "allowed_cors_origins": _lines(data["allowed_cors_origins"]),
-            "audience": _lines(data["audience"]),
-            "skip_consent": data["skip_consent"],
-            "access_token_strategy": data["access_token_strategy"],
-            "access_token_lifespan": data["access_token_lifespan"],
-            "refresh_token_lifespan": data["refresh_token_lifespan"],
-            "id_token_lifespan": data["id_token_lifespan"],
-            "owner": data["owner"],
-            "contacts": _lines(data["contacts"]),
-            "client_uri": data["client_uri"],
-            "logo_uri": data["logo_uri"],
-            "policy_uri": data["policy_uri"],
-            "tos_uri": data["tos_uri"],
-            "metadata": data["metadata"] if data["metadata"] is not None else {},
+            "response_types": list(data.get("response_types") or []),
+            "pkce_required": True if public else data.get("pkce_required", True),
+            "post_logout_redirect_uris": _lines(data.get("post_logout_redirect_uris", "")),
+            "allowed_cors_origins": _lines(data.get("allowed_cors_origins", "")),
+            "audience": _lines(data.get("audience", "")),
+            "skip_consent": data.get("skip_consent", False),
+            "access_token_strategy": data.get("access_token_strategy")
+            or rules.CLIENT_FIELDS["access_token_strategy"],
+            "owner": data.get("owner", ""),
+            "contacts": _lines(data.get("contacts", "")),
+            "client_uri": data.get("client_uri", ""),
+            "logo_uri": data.get("logo_uri", ""),
+            "policy_uri": data.get("policy_uri", ""),
+            "tos_uri": data.get("tos_uri", ""),
+            "metadata": data.get("metadata") if data.get("metadata") is not None else {},
         }
+        for lifespan in ("access_token_lifespan", "refresh_token_lifespan", "id_token_lifespan"):
+            fields[lifespan] = data.get(lifespan)
+        return fields
 
     def add_service_errors(self, error: ValidationError) -> None:
+        """Put the rules' errors (Hydra's field names) on the matching inputs; an input already
+        in error keeps only its own messages."""
         for field, messages in error.message_dict.items():
             target = self.SERVICE_FIELD.get(field, field)
             if field == "token_endpoint_auth_method" and self.cleaned_data.get("client_type") == "public":
                 target = "client_type"
             if target not in self.fields:
                 target = None
+            if target is not None and target in self.errors:
+                continue
             for message in messages:
                 self.add_error(target, message)
 
@@ -205,7 +224,7 @@ class ClientForm(forms.Form):
         for message in self.errors.get("redirect_uris", []):
             for uri in self.data.getlist("redirect_uris") if hasattr(self.data, "getlist") else []:
                 if f"'{uri}'" in message:
-                    per_uri.setdefault(uri, []).append(message)
+                    per_uri.setdefault(uri, []).append(str(message))
         return per_uri
 
 

@@ -1,7 +1,7 @@
 from urllib.parse import urlsplit
 
 from django.db import models
-from oauth2_provider.models import AbstractApplication
+from oauth2_provider.models import AbstractApplication, ApplicationManager
 
 
 class GrantType(models.TextChoices):
@@ -41,8 +41,21 @@ _DOT_GRANT_NAMES = {
 }
 
 
+class ClientQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # Any bulk change is a new revision of each client it touches: processes keeping a
+        # client (ciam.oauth.client_lookup) read it again.
+        kwargs.setdefault("revision", models.F("revision") + 1)
+        return super().update(**kwargs)
+
+
+class ClientManager(ApplicationManager.from_queryset(ClientQuerySet)):  # type: ignore[misc]
+    pass
+
+
 class Client(AbstractApplication):
-    """An OAuth2 client, shaped like Ory Hydra v2's OAuth2Client.
+    """An OAuth2 client, shaped like Ory Hydra v2's OAuth2Client; the toolkit's application model
+    (OAUTH2_PROVIDER_APPLICATION_MODEL), through which the protocol engine reads it.
 
     Inherited from django-oauth-toolkit: client_id, name (client_name), client_type, client_secret
     (always stored hashed), redirect_uris / post_logout_redirect_uris / allowed_origins (space
@@ -77,8 +90,11 @@ class Client(AbstractApplication):
     is_active = models.BooleanField(default=True, help_text="A disabled client can get no token.")
     # RFC 7592: keyed hash of the registration access token of a dynamically registered client.
     registration_token_hash = models.CharField(max_length=128, blank=True, default="", db_index=True)
-    # Bumped on every update; lets writers detect a concurrent change (optimistic locking).
+    # Bumped by every write, whoever makes it (save(), the queryset's update()): processes that
+    # keep a client re-read it, and writers detect a concurrent change (optimistic locking).
     revision = models.PositiveIntegerField(default=1)
+
+    objects = ClientManager()
 
     class Meta(AbstractApplication.Meta):
         ordering = ["-created", "-id"]
@@ -90,7 +106,14 @@ class Client(AbstractApplication):
     def save(self, *args, **kwargs):
         self.authorization_grant_type = self._dot_grant_name()
         self.algorithm = self.RS256_ALGORITHM
+        changing = not self._state.adding
+        if changing:
+            self.revision = models.F("revision") + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
         super().save(*args, **kwargs)
+        if changing:
+            self.refresh_from_db(fields=["revision"])
 
     def clean(self) -> None:
         # The rules live in clients.services (one place for console, API and CLI); DOT's clean()
@@ -154,11 +177,11 @@ class Client(AbstractApplication):
     def is_usable(self, request) -> bool:
         return self.is_active
 
-    @property
-    def jwk_key(self):
-        from ciam.oauth.keys import current_signing_key
-
-        return current_signing_key().jwk
+    def remembered_consent_covers(self, user, scopes: list[str]) -> bool:
+        """Whether `user` allowed this client `scopes` and asked to be remembered: the
+        authorization endpoint then skips the consent page (consent.models.Consent)."""
+        consent = self.consents.filter(user=user).first()
+        return consent is not None and consent.covers(scopes)
 
     def _dot_grant_name(self) -> str:
         for grant in (GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE, GrantType.CLIENT_CREDENTIALS):

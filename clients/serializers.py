@@ -1,12 +1,24 @@
-"""The admin API's client JSON: Ory Hydra v2's OAuth2Client (names, types, every field present)."""
+"""The client's JSON: Ory Hydra v2's OAuth2Client, read and written.
 
+`ClientSerializer` is the one input shape of a client: the admin API (create, replace, JSON
+Patch), dynamic registration (RFC 7591/7592) and `ciam import` (through the admin API) all parse
+bodies with it, and the OpenAPI document describes clients from it, so the document cannot
+drift from what is accepted. Its fields check the JSON types strictly (a string is not a boolean,
+"3600" is not a number); its validation then applies clients.rules to the client as it would be
+stored, and reports every field's problem at once. `client_json` is the output shape.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from clients.models import Client
-from clients.services import CLIENT_FIELDS, client_snapshot
+from clients import rules
+from clients.models import AccessTokenStrategy, Client, TokenEndpointAuthMethod
+from clients.services import client_snapshot
 
 
-def _timestamp(value) -> str:
+def _timestamp(value) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
@@ -27,109 +39,188 @@ def client_json(client: Client, *, secret: str | None = None) -> dict:
 
 
 # Hydra fields a caller may echo back (e.g. a client read with GET, then PUT): accepted and ignored.
-READ_ONLY = {
-    "client_id",
-    "created_at",
-    "updated_at",
-    "client_secret_expires_at",
-    "registration_access_token",
-    "registration_client_uri",
-    "enabled",
-}
+READ_ONLY = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "client_secret_expires_at",
+        "registration_access_token",
+        "registration_client_uri",
+        "client_id_issued_at",
+        "enabled",
+    }
+)
 # Hydra fields this server does not implement: accepted only when empty.
-UNSUPPORTED = {
-    "jwks",
-    "jwks_uri",
-    "subject_type",
-    "sector_identifier_uri",
-    "request_uris",
-    "request_object_signing_alg",
-    "token_endpoint_auth_signing_alg",
-    "userinfo_signed_response_alg",
-    "frontchannel_logout_uri",
-    "frontchannel_logout_session_required",
-    "backchannel_logout_uri",
-    "backchannel_logout_session_required",
-    "skip_logout_consent",
-    "authorization_code_grant_access_token_lifespan",
-    "authorization_code_grant_id_token_lifespan",
-    "authorization_code_grant_refresh_token_lifespan",
-    "client_credentials_grant_access_token_lifespan",
-    "device_authorization_grant_access_token_lifespan",
-    "device_authorization_grant_id_token_lifespan",
-    "device_authorization_grant_refresh_token_lifespan",
-    "implicit_grant_access_token_lifespan",
-    "implicit_grant_id_token_lifespan",
-    "jwt_bearer_grant_access_token_lifespan",
-    "refresh_token_grant_access_token_lifespan",
-    "refresh_token_grant_id_token_lifespan",
-    "refresh_token_grant_refresh_token_lifespan",
-}
+UNSUPPORTED = frozenset(
+    {
+        "jwks",
+        "jwks_uri",
+        "subject_type",
+        "sector_identifier_uri",
+        "request_uris",
+        "request_object_signing_alg",
+        "token_endpoint_auth_signing_alg",
+        "userinfo_signed_response_alg",
+        "frontchannel_logout_uri",
+        "frontchannel_logout_session_required",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
+        "skip_logout_consent",
+        "authorization_code_grant_access_token_lifespan",
+        "authorization_code_grant_id_token_lifespan",
+        "authorization_code_grant_refresh_token_lifespan",
+        "client_credentials_grant_access_token_lifespan",
+        "device_authorization_grant_access_token_lifespan",
+        "device_authorization_grant_id_token_lifespan",
+        "device_authorization_grant_refresh_token_lifespan",
+        "implicit_grant_access_token_lifespan",
+        "implicit_grant_id_token_lifespan",
+        "jwt_bearer_grant_access_token_lifespan",
+        "refresh_token_grant_access_token_lifespan",
+        "refresh_token_grant_id_token_lifespan",
+        "refresh_token_grant_refresh_token_lifespan",
+    }
+)
 
 
-def split_client_body(data) -> tuple[dict, str | None, str | None]:
-    """(service fields, chosen client_id, chosen client_secret) from a request body.
+class StrictCharField(serializers.CharField):
+    """A JSON string, and only that (DRF's CharField turns numbers into strings)."""
 
-    Unknown fields are refused by name; unsupported Hydra fields are refused unless empty.
-    """
-    if not isinstance(data, dict):
-        raise serializers.ValidationError({"": "The body must be a JSON object (an OAuth2Client)."})
-    errors: dict[str, str] = {}
-    fields: dict = {}
-    for key, value in data.items():
-        if key in CLIENT_FIELDS:
-            fields[key] = value
-        elif key in READ_ONLY or key in {"client_secret"}:
-            continue
-        elif key in UNSUPPORTED:
-            if value not in (None, "", [], {}, False, 0):
-                errors[key] = "Not supported by this server."
-        else:
-            errors[key] = "Unknown field."
-    if errors:
-        raise serializers.ValidationError(errors)
-    client_id = data.get("client_id")
-    secret = data.get("client_secret")
-    if client_id is not None and not isinstance(client_id, str):
-        raise serializers.ValidationError({"client_id": "Must be a string."})
-    if secret is not None and not isinstance(secret, str):
-        raise serializers.ValidationError({"client_secret": "Must be a string."})
-    return fields, client_id or None, secret or None
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
-class OAuth2ClientSerializer(serializers.Serializer):
-    """For the OpenAPI document: Hydra's OAuth2Client as this server reads and writes it."""
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false (DRF's BooleanField also takes "yes", 1 and "on")."""
 
-    client_id = serializers.CharField(required=False, help_text="Generated (c-...) unless given on create.")
-    client_name = serializers.CharField(required=False, allow_blank=True)
-    client_secret = serializers.CharField(required=False, help_text="Returned once, on create or rotation.")
-    redirect_uris = serializers.ListField(child=serializers.CharField(), required=False)
-    grant_types = serializers.ListField(child=serializers.CharField(), required=False)
-    response_types = serializers.ListField(child=serializers.CharField(), required=False)
-    scope = serializers.CharField(required=False, allow_blank=True)
-    audience = serializers.ListField(child=serializers.CharField(), required=False)
-    token_endpoint_auth_method = serializers.ChoiceField(
-        choices=["none", "client_secret_basic", "client_secret_post"], required=False
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (DRF's IntegerField also takes "60" and true)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StringListField(serializers.ListField):
+    """A list of strings; a space-separated string is taken as its words."""
+
+    child = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.split()
+        return super().to_internal_value(data)
+
+
+def _optional(field_class, **kwargs):
+    return field_class(required=False, **kwargs)
+
+
+class ClientSerializer(serializers.Serializer):
+    """Hydra's OAuth2Client as this server accepts it. The client as it would be stored must keep
+    every rule: the body over Hydra's defaults (a create, or a replacement of `instance`), or with
+    `partial`, the body over `instance`'s current fields."""
+
+    client_id = _optional(
+        StrictCharField, help_text="Generated (c-...) unless given on create; never changed."
     )
-    post_logout_redirect_uris = serializers.ListField(child=serializers.CharField(), required=False)
-    allowed_cors_origins = serializers.ListField(child=serializers.CharField(), required=False)
-    skip_consent = serializers.BooleanField(required=False)
-    owner = serializers.CharField(required=False, allow_blank=True)
-    contacts = serializers.ListField(child=serializers.CharField(), required=False)
-    client_uri = serializers.CharField(required=False, allow_blank=True)
-    logo_uri = serializers.CharField(required=False, allow_blank=True)
-    policy_uri = serializers.CharField(required=False, allow_blank=True)
-    tos_uri = serializers.CharField(required=False, allow_blank=True)
-    metadata = serializers.DictField(required=False)
-    access_token_strategy = serializers.ChoiceField(choices=["opaque", "jwt"], required=False)
-    pkce_required = serializers.BooleanField(required=False)
-    access_token_lifespan = serializers.IntegerField(required=False, allow_null=True)
-    refresh_token_lifespan = serializers.IntegerField(required=False, allow_null=True)
-    id_token_lifespan = serializers.IntegerField(required=False, allow_null=True)
+    client_name = _optional(StrictCharField, allow_blank=True, trim_whitespace=False)
+    client_secret = _optional(
+        StrictCharField,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="A chosen secret (a strong one is generated unless given); returned once.",
+    )
+    redirect_uris = _optional(StringListField)
+    grant_types = _optional(StringListField)
+    response_types = _optional(StringListField)
+    scope = _optional(StrictCharField, allow_blank=True, trim_whitespace=False, help_text="Space separated.")
+    audience = _optional(StringListField)
+    token_endpoint_auth_method = _optional(
+        serializers.ChoiceField, choices=[v for v in TokenEndpointAuthMethod.values if v is not None]
+    )
+    post_logout_redirect_uris = _optional(StringListField)
+    allowed_cors_origins = _optional(StringListField)
+    skip_consent = _optional(StrictBooleanField)
+    owner = _optional(StrictCharField, allow_blank=True, trim_whitespace=False)
+    contacts = _optional(StringListField)
+    client_uri = _optional(StrictCharField, allow_blank=True, trim_whitespace=False)
+    logo_uri = _optional(StrictCharField, allow_blank=True, trim_whitespace=False)
+    policy_uri = _optional(StrictCharField, allow_blank=True, trim_whitespace=False)
+    tos_uri = _optional(StrictCharField, allow_blank=True, trim_whitespace=False)
+    metadata = _optional(serializers.DictField)
+    access_token_strategy = _optional(serializers.ChoiceField, choices=AccessTokenStrategy.values)
+    pkce_required = _optional(StrictBooleanField, help_text="Always true for public clients.")
+    access_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Seconds.")
+    refresh_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Idle seconds.")
+    id_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Seconds.")
+    # Output only (accepted in a body and ignored, as Hydra's SDKs send them back).
     enabled = serializers.BooleanField(read_only=True)
     client_secret_expires_at = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    def __init__(self, *args, allowed: frozenset[str] | None = None, **kwargs):
+        """`allowed`: the only fields this caller may set (dynamic registration's narrower set)."""
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"": "The body must be a JSON object (an OAuth2Client)."})
+        problems: dict[str, str] = {}
+        for key, value in data.items():
+            if key in UNSUPPORTED:
+                if value not in (None, "", [], {}, False, 0):
+                    problems[key] = "Not supported by this server."
+            elif key not in self.fields and key not in READ_ONLY:
+                problems[key] = "Unknown field."
+            elif self.allowed is not None and key in self.fields and key not in self.allowed | READ_ONLY:
+                problems[key] = "Not allowed here."
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**problems, **exc.detail}) from exc
+        if problems:
+            raise serializers.ValidationError(problems)
+        return values
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: v for k, v in attrs.items() if k in rules.CLIENT_FIELDS}
+        if self.partial and self.instance is not None:
+            current = client_snapshot(self.instance)
+        else:
+            current = rules.CLIENT_FIELDS
+        problems: dict[str, list[str]] = {}
+        if "client_id" in attrs:
+            if self.instance is not None and attrs["client_id"] != self.instance.client_id:
+                problems["client_id"] = ["The client ID cannot be changed."]
+            elif self.instance is None and (problem := rules.client_id_problem(attrs["client_id"])):
+                problems["client_id"] = [problem]
+        if "client_secret" in attrs and (problem := rules.supplied_secret_problem(attrs["client_secret"])):
+            problems["client_secret"] = [problem]
+        try:
+            rules.checked_client({**current, **fields})
+        except DjangoValidationError as exc:
+            problems = {**exc.message_dict, **problems}
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
+
+    def service_fields(self) -> dict[str, Any]:
+        """The validated body as clients.services take it (client_id and client_secret apart)."""
+        return {k: v for k, v in self.validated_data.items() if k in rules.CLIENT_FIELDS}
 
 
 class JsonPatchOperationSerializer(serializers.Serializer):

@@ -4,13 +4,14 @@ import base64
 import hashlib
 import json
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,14 +19,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from jwcrypto import jwk, jwt
 from oauthlib.common import urlencode as oauth_urlencode
 
-from ciam.console.access import staff_required
+from ciam.console.access import ConsoleRequest, staff_required
 from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
-from ciam.console.services import access_token_revoke
+from ciam.oauth.flows import oauthlib_core
 from ciam.oauth.keys import jwks
 from ciam.oauth.models import AccessToken
+from ciam.oauth.tokens import access_token_revoke
 from clients.forms import ClientForm, DeleteClientForm
 from clients.models import Client, GrantType
+from clients.rules import uri_problem
 from clients.services import (
     ClientConflict,
     client_create,
@@ -34,7 +37,6 @@ from clients.services import (
     client_set_active,
     client_snapshot,
     client_update,
-    uri_problem,
 )
 from consent.models import Consent
 from consent.services import consent_revoke
@@ -44,7 +46,7 @@ SORTS = {"name": "name", "-name": "-name", "created": "created", "-created": "-c
 
 @staff_required
 @require_http_methods(["GET"])
-def client_list(request: HttpRequest) -> HttpResponse:
+def client_list(request: ConsoleRequest) -> HttpResponse:
     clients = Client.objects.all()
     q = request.GET.get("q", "").strip()[:200]
     if q:
@@ -80,7 +82,10 @@ def client_list(request: HttpRequest) -> HttpResponse:
 
 
 def _form_context(form: ClientForm, **extra) -> dict:
-    submitted = form.data.getlist("redirect_uris") if form.is_bound else form.initial.get("redirect_uris", [])
+    if isinstance(form.data, QueryDict):
+        submitted = form.data.getlist("redirect_uris")
+    else:
+        submitted = form.initial.get("redirect_uris", [])
     per_uri = form.redirect_uri_errors() if form.is_bound else {}
     rows = [{"value": uri, "errors": per_uri.get(uri, [])} for uri in submitted] or [
         {"value": "", "errors": []}
@@ -217,7 +222,7 @@ def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        flash_secret(request, f"client:{client.client_id}", result.client_secret)
+        flash_secret(request, f"client:{client.client_id}", result.client_secret or "")
         messages.success(request, "A new secret was generated. The old one no longer works.")
     return redirect("clients:detail", client_id=client.client_id)
 
@@ -336,11 +341,9 @@ def _decode_jwt(token: str) -> dict | None:
 @staff_required
 @require_http_methods(["GET"])
 def client_try_callback(request: HttpRequest, client_id: str) -> HttpResponse:
-    from ciam.oauth.flows import oauthlib_core
-
     client = get_object_or_404(Client, client_id=client_id)
     saved = pop_secret(request, f"try:{client.client_id}")
-    context = {"section": "clients", "client": client}
+    context: dict[str, Any] = {"section": "clients", "client": client}
     if saved is None:
         context["problem"] = "This result has expired or was already shown. Start again."
         return render(request, "clients/client_try.html", context, status=400)

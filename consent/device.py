@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,14 +13,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from ciam.audit.models import AuditEvent
+from ciam.accounts import throttle
+from ciam.accounts.authn import AuthenticatedRequest, auth_context
+from ciam.accounts.models import FailedAttempt
 from ciam.audit.services import audit_record
-from ciam.clientip import client_ip
+from ciam.lib.clientip import client_ip
 from ciam.oauth.device import device_decide, pending_grant_for_user_code
 from ciam.oauth.models import DeviceGrant
 from clients.models import Client
-from consent.authn import auth_context
-from consent.forms import ConsentForm, UserCodeForm
+from consent.forms import ConsentForm, UserCodeForm, scope_rows
 from consent.services import consent_deny_record, consent_grant
 
 _SESSION_KEY = "ciam_device"
@@ -29,16 +30,17 @@ MAX_WRONG_CODES = 10
 WRONG_CODE_WINDOW = timedelta(minutes=10)
 
 
-def _too_many_wrong_codes(request: HttpRequest) -> bool:
-    since = timezone.now() - WRONG_CODE_WINDOW
-    return AuditEvent.objects.filter(
-        event="device.code_invalid", actor=request.user, at__gt=since
-    ).count() >= (MAX_WRONG_CODES)
+def _wait_before_next_code(request: AuthenticatedRequest) -> int:
+    """Seconds this person must wait before typing another code (0: none)."""
+    return throttle.retry_after(
+        [FailedAttempt.Kind.DEVICE_CODE],
+        limit=MAX_WRONG_CODES,
+        window=int(WRONG_CODE_WINDOW.total_seconds()),
+        key=str(request.user.pk),
+    )
 
 
 def _consent_page(request, grant: DeviceGrant, client: Client, form, *, status: int = 200) -> HttpResponse:
-    from consent.views import scope_rows
-
     ticked = set(request.POST.getlist("grant_scope")) if "allow" in request.POST else None
     rows = scope_rows(grant.scope.split(), ticked)
     return render(
@@ -61,7 +63,7 @@ def _consent_page(request, grant: DeviceGrant, client: Client, form, *, status: 
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-def device_view(request: HttpRequest) -> HttpResponse:
+def device_view(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("device_challenge"):
         return _decide(request)
     form = UserCodeForm(request.POST or None, initial={"user_code": request.GET.get("user_code", "")})
@@ -69,14 +71,18 @@ def device_view(request: HttpRequest) -> HttpResponse:
         return render(
             request, "consent/device.html", {"form": form}, status=200 if request.method == "GET" else 400
         )
-    if _too_many_wrong_codes(request):
+    wait = _wait_before_next_code(request)
+    if wait:
         form.add_error("user_code", "Too many wrong codes. Wait a few minutes, then try again.")
         response = render(request, "consent/device.html", {"form": form}, status=429)
-        response["Retry-After"] = str(int(WRONG_CODE_WINDOW.total_seconds()))
+        response["Retry-After"] = str(wait)
         return response
     grant = pending_grant_for_user_code(form.cleaned_data["user_code"])
     client = Client.objects.filter(client_id=grant.client_id, is_active=True).first() if grant else None
     if grant is None or client is None:
+        throttle.record_failure(
+            FailedAttempt.Kind.DEVICE_CODE, key=str(request.user.pk), ip_address=client_ip(request)
+        )
         audit_record(event="device.code_invalid", actor=request.user, ip_address=client_ip(request))
         form.add_error("user_code", "That code is not valid or has expired. Check the code on your device.")
         return render(request, "consent/device.html", {"form": form}, status=400)
@@ -88,7 +94,7 @@ def device_view(request: HttpRequest) -> HttpResponse:
     return _consent_page(request, grant, client, consent_form)
 
 
-def _decide(request: HttpRequest) -> HttpResponse:
+def _decide(request: AuthenticatedRequest) -> HttpResponse:
     parked = request.session.get(_SESSION_KEY) or {}
     grant = None
     if parked.get("challenge") and secrets.compare_digest(
@@ -110,7 +116,7 @@ def _decide(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     data = request.POST.copy()
-    data["consent_challenge"] = data["device_challenge"]
+    data["consent_challenge"] = request.POST.get("device_challenge", "")
     form = ConsentForm(data, requested_scopes=grant.scope.split())
     if "deny" in request.POST:
         device_decide(grant=grant, user=request.user, allow=False, scopes=[], auth_context={})

@@ -30,34 +30,3 @@ class Consent(models.Model):
     def covers(self, scopes: list[str]) -> bool:
         """True if a remembered consent already allows every one of `scopes`."""
         return self.remember and set(scopes) <= set(self.scopes)
-
-
-class LoginFailure(models.Model):
-    """One failed sign-in: counted per e-mail and per IP address to throttle guessing.
-
-    Rows live in the database (not process memory), so every app process sees the same counts.
-    The e-mail is recorded whether or not an account exists, so the lockout reveals nothing.
-    """
-
-    email = models.CharField(max_length=254, db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["email", "at"], name="loginfail_email_at_idx"),
-            models.Index(fields=["ip_address", "at"], name="loginfail_ip_at_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"LoginFailure #{self.pk}"
-
-
-class AccountLock(models.Model):
-    """An e-mail address locked out until `until` (whether or not an account exists for it)."""
-
-    email = models.CharField(max_length=254, unique=True)
-    until = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"AccountLock {self.email}"

@@ -1,25 +1,20 @@
 """Reads for the person's pages."""
 
-import uuid
-
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ciam.oauth.compiled import CompiledLookup
 from ciam.oauth.models import AccessToken, RefreshToken
 from clients.models import Client
 from consent.models import Consent
 
-# Every authorization request by a signed-in person: compiled once per connection.
-_CONSENT = CompiledLookup(
-    lambda user, client: Consent.objects.filter(user_id=user, client_id=client).order_by("pk")[:1],
-    fields=(Consent._meta.get_field("user"), Consent._meta.get_field("client")),
-    samples=(uuid.UUID(int=0xC1A4_0000_0000_0000_0000_0000_0000_0001), -(2**62) + 7),
-)
-
 
 def consent_for(*, user, client) -> Consent | None:
-    return _CONSENT.get(user.pk, client.pk)
+    return Consent.objects.filter(user=user, client=client).first()
+
+
+def stale(*, before) -> QuerySet:
+    """Consents nobody asked to remember, last used before `before` (the janitor's)."""
+    return Consent.objects.filter(remember=False, updated_at__lt=before)
 
 
 def connected_apps(*, user) -> list[dict]:

@@ -3,7 +3,8 @@
 import pytest
 from django.test import RequestFactory
 
-from ciam.clientip import client_ip
+from ciam.accounts.models import FailedAttempt
+from ciam.lib.clientip import client_ip
 
 
 def ip(remote, forwarded=None):
@@ -52,8 +53,6 @@ def test_the_sign_in_throttle_counts_per_forwarded_address(settings, user):
     """Behind the proxy, one attacker's failures do not lock out everyone else's address."""
     from django.test import Client as DjangoClient
 
-    from consent.models import LoginFailure
-
     settings.CIAM_TRUSTED_PROXIES = ["10.0.0.0/8"]
     settings.CIAM_LOGIN_IP_MAX_FAILURES = 3
     settings.CIAM_LOGIN_MAX_FAILURES = 100
@@ -61,11 +60,11 @@ def test_the_sign_in_throttle_counts_per_forwarded_address(settings, user):
     for n in range(3):
         answer = attacker.post("/login", {"email": f"nobody{n}@example.com", "password": "guess"})
         assert answer.status_code == 400
-    assert set(LoginFailure.objects.values_list("ip_address", flat=True)) == {"198.51.100.66"}
+    assert set(FailedAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.66"}
     answer = attacker.post("/login", {"email": "nobody9@example.com", "password": "guess"})
     assert answer.status_code == 429
     someone_else = DjangoClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     answer = someone_else.post("/login", {"email": user.email, "password": PASSWORD})
     assert answer.status_code == 302

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.conftest import basic, form_post
-from tests.oauth.test_token_endpoint import cc
-from tests.reliability.servers import on_postgresql
+from tests.helpers import basic, cc, form_post, on_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 

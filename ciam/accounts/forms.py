@@ -1,4 +1,77 @@
+"""Forms of the person's sign-in pages and of the console's user pages."""
+
 from django import forms
+from django.contrib.auth import password_validation
+
+from ciam.accounts.models import User
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    remember = forms.BooleanField(label="Keep me signed in", required=False)
+
+    error_messages = {
+        # One message for an unknown e-mail and a wrong password: no account enumeration.
+        "invalid_login": "That e-mail address and password do not match an account.",
+        "locked": "This account is locked. Contact your administrator.",
+    }
+
+
+class RegistrationForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password_confirm = forms.CharField(
+        label="Confirm password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    error_messages = {
+        "duplicate_email": "An account with this e-mail address already exists. Sign in instead.",
+        "password_mismatch": "The two passwords do not match.",
+    }
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError(self.error_messages["duplicate_email"], code="duplicate_email")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and confirm and password != confirm:
+            self.add_error(
+                "password_confirm",
+                forms.ValidationError(self.error_messages["password_mismatch"], code="password_mismatch"),
+            )
+        if password and cleaned.get("email"):
+            try:
+                password_validation.validate_password(password, User(email=cleaned["email"]))
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
 
 
 class UserCreateForm(forms.Form):

@@ -1,4 +1,5 @@
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -6,10 +7,12 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from ciam.oauth.compiled import CompiledLookup
+# The session model lives beside its store (Django's documented pattern for a custom session
+# engine); importing it here registers it with this app.
+from ciam.accounts.sessions import Session  # noqa: F401
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
@@ -30,16 +33,9 @@ class UserManager(BaseUserManager):
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
 
-    def get_by_natural_key(self, username: str) -> "User":
+    def get_by_natural_key(self, username: str | None) -> "User":
         # E-mail addresses are stored lower-cased; logins are case-insensitive.
-        email = (username or "").strip().lower()
-        if self._db not in (None, "default"):
-            return self.get(email=email)
-        # Every password sign-in: the query compiled once per connection (ciam.oauth.compiled).
-        user = _USER_BY_EMAIL.get(email)
-        if user is None:
-            raise self.model.DoesNotExist(f"No user with the e-mail address {email!r}.")
-        return user
+        return self.get(email=(username or "").strip().lower())
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -65,7 +61,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = "user"
@@ -87,5 +83,52 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.given_name or self.email
 
+    def is_locked(self, now=None) -> bool:
+        """Locked by an administrator (until unlocked) or until a moment."""
+        return bool(self.locked_until and self.locked_until > (now or timezone.now()))
 
-_USER_BY_EMAIL = CompiledLookup(lambda email: User._default_manager.filter(email=email))
+
+class FailedAttempt(models.Model):
+    """One refused attempt, counted to throttle guessing (ciam.accounts.throttle).
+
+    The one mechanism behind every throttle: wrong passwords (per e-mail and per address),
+    registrations for a taken address (per address), refused admin API credentials (per
+    address) and wrong device codes (per person). In the database, so every app process sees the
+    same counts. No part of the secret that was tried is kept; the e-mail of a failed sign-in is
+    kept whether or not an account exists, so a lockout reveals nothing.
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Wrong password"
+        REGISTRATION = "registration", "Registration for a taken address"
+        ADMIN_CREDENTIAL = "admin_credential", "Refused admin API credential"
+        DEVICE_CODE = "device_code", "Wrong device code"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # What is being guessed at: the e-mail signed in as, the person typing device codes; or "".
+    key = models.CharField(max_length=254, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "key", "at"], name="failedattempt_key_at_idx"),
+            models.Index(fields=["kind", "ip_address", "at"], name="failedattempt_ip_at_idx"),
+            models.Index(fields=["at"], name="failedattempt_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.ip_address or 'unknown'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AccountLock(models.Model):
+    """An e-mail address locked out from `since` until `until`, after too many wrong passwords
+    (whether or not an account exists for it). Failures before `since` are spent: they do not
+    count towards the next lock."""
+
+    email = models.CharField(max_length=254, unique=True)
+    since = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"AccountLock {self.email}"

@@ -1,29 +1,46 @@
-"""Writes to identities. The console (and, later, the admin API) call these; each is audited."""
+"""Writes to identities, and the rules of signing in. The console, the admin API, the sign-in
+pages and the management commands call these; each change is audited in its own transaction."""
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from ciam.accounts.models import User
+from ciam.accounts import throttle
+from ciam.accounts.models import AccountLock, FailedAttempt, User
+from ciam.accounts.sessions import Session
+from ciam.accounts.signals import access_withdrawn
+from ciam.accounts.throttle import Throttle
 from ciam.audit.services import audit_record
-from ciam.oauth.models import AccessToken, RefreshToken
 
 # An administrator's lock has no natural end: until someone unlocks the account.
 LOCKED_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+SIGN_IN = FailedAttempt.Kind.SIGN_IN
+# What counts against an address: wrong passwords and registrations for taken addresses alike,
+# so addresses cannot be tested in bulk through either.
+_PER_ADDRESS = (FailedAttempt.Kind.SIGN_IN, FailedAttempt.Kind.REGISTRATION)
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()[:254]
 
 
 def _clean_email(email: str) -> str:
-    email = (email or "").strip().lower()
+    email = normalize_email(email)
     try:
         validate_email(email)
     except ValidationError as exc:
         raise ValidationError({"email": ["Enter a valid e-mail address."]}) from exc
     return email
+
+
+# --- Identities ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -81,17 +98,10 @@ def user_set_password(*, actor: Any, user: User, password: str) -> None:
     audit_record(event="user.password_set", actor=actor, subject=user.email)
 
 
-def _end_sessions_and_tokens(user: User) -> None:
-    from django.contrib.sessions.models import Session
-
-    RefreshToken.objects.filter(user=user, revoked__isnull=True).update(
-        revoked=timezone.now(), access_token=None
-    )
-    AccessToken.objects.filter(user=user).delete()
-    # Sessions are signed blobs; decoding each is the only way to find a user's (admin action, rare).
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
+def _withdraw_access(user: User) -> None:
+    """End the person's sessions everywhere, and have every token issued to them revoked."""
+    Session.objects.filter(user=user).delete()
+    access_withdrawn.send(sender=User, user=user)
 
 
 @transaction.atomic
@@ -99,19 +109,17 @@ def user_lock(*, actor: Any, user: User) -> None:
     """Lock an account until unlocked: it cannot sign in, and its sessions and tokens end."""
     user.locked_until = LOCKED_FOREVER
     user.save(update_fields=["locked_until", "updated_at"])
-    _end_sessions_and_tokens(user)
+    _withdraw_access(user)
     audit_record(event="user.locked", actor=actor, subject=user.email)
 
 
 @transaction.atomic
 def user_unlock(*, actor: Any, user: User) -> None:
     """Lift an administrator's lock and any sign-in throttling lock."""
-    from consent.models import AccountLock, LoginFailure
-
     user.locked_until = None
     user.save(update_fields=["locked_until", "updated_at"])
     AccountLock.objects.filter(email=user.email).delete()
-    LoginFailure.objects.filter(email=user.email).delete()
+    throttle.clear(SIGN_IN, key=user.email)
     audit_record(event="user.unlocked", actor=actor, subject=user.email)
 
 
@@ -120,14 +128,121 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> None:
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
     if not active:
-        _end_sessions_and_tokens(user)
+        _withdraw_access(user)
     audit_record(event="user.activated" if active else "user.deactivated", actor=actor, subject=user.email)
 
 
 @transaction.atomic
 def user_delete(*, actor: Any, user: User) -> None:
-    """Delete an identity with its tokens and consents (the audit log keeps its e-mail)."""
+    """Delete an identity with its sessions, tokens and consents (the audit log keeps its e-mail)."""
     email = user.email
-    _end_sessions_and_tokens(user)
+    _withdraw_access(user)
     user.delete()
     audit_record(event="user.deleted", actor=actor, subject=email)
+
+
+# --- Signing in ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignInCheck:
+    """What a sign-in attempt must know before its password is checked."""
+
+    throttle: Throttle | None  # not None: refuse without checking the password
+
+
+def _active_lock(email: str) -> AccountLock | None:
+    return AccountLock.objects.filter(email=email, until__gt=timezone.now()).first()
+
+
+def address_throttle(ip_address: str | None) -> Throttle | None:
+    """Whether `ip_address` has had too many refused sign-ins or registrations lately."""
+    if not ip_address:
+        return None
+    wait = throttle.retry_after(
+        _PER_ADDRESS,
+        limit=settings.CIAM_LOGIN_IP_MAX_FAILURES,
+        window=settings.CIAM_LOGIN_FAILURE_WINDOW,
+        ip_address=ip_address,
+    )
+    return Throttle(retry_after=wait, reason="ip") if wait else None
+
+
+def sign_in_check(*, email: str, ip_address: str | None) -> SignInCheck:
+    """Whether a sign-in attempt for `email` from `ip_address` may be checked at all: not while
+    the e-mail is locked, nor while the address has failed too often."""
+    lock = _active_lock(normalize_email(email))
+    if lock is not None:
+        return SignInCheck(
+            throttle=Throttle(retry_after=throttle.seconds_until(lock.until), reason="account")
+        )
+    return SignInCheck(throttle=address_throttle(ip_address))
+
+
+@transaction.atomic
+def login_failure_record(*, email: str, ip_address: str | None) -> Throttle | None:
+    """Count a failed sign-in; lock the e-mail after too many. Returns the lock if one began."""
+    email = normalize_email(email)
+    throttle.record_failure(SIGN_IN, key=email, ip_address=ip_address)
+    audit_record(event="login.failed", actor_label="anonymous", subject=email, ip_address=ip_address)
+    previous = AccountLock.objects.filter(email=email).first()
+    failures = throttle.count(
+        [SIGN_IN],
+        key=email,
+        window=settings.CIAM_LOGIN_FAILURE_WINDOW,
+        # The failures that caused an earlier lock are spent: after it, the count starts again.
+        since=previous.since if previous else None,
+    )
+    if failures < settings.CIAM_LOGIN_MAX_FAILURES:
+        return None
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.CIAM_LOGIN_LOCKOUT)
+    AccountLock.objects.update_or_create(email=email, defaults={"since": now, "until": until})
+    audit_record(
+        event="login.locked",
+        actor_label="system",
+        subject=email,
+        ip_address=ip_address,
+        detail={"failures": failures, "locked_until": until.isoformat()},
+    )
+    return Throttle(retry_after=throttle.seconds_until(until), reason="account")
+
+
+@transaction.atomic
+def login_success_record(*, user: User, ip_address: str | None, method: str = "pwd") -> None:
+    """Record a sign-in, and forget the e-mail's failed attempts."""
+    throttle.clear(SIGN_IN, key=user.email)
+    audit_record(
+        event="login.succeeded",
+        actor=user,
+        subject=user.email,
+        ip_address=ip_address,
+        detail={"amr": [method]},
+    )
+
+
+@transaction.atomic
+def registration_refused_record(*, email: str, ip_address: str | None) -> None:
+    """A registration for an e-mail that already has an account.
+
+    Registration has to say so (it signs the new account in; there is no e-mail round trip that
+    could hide it), so such answers count against the caller's address like failed sign-ins
+    (CIAM_LOGIN_IP_MAX_FAILURES per window): nobody can test e-mail addresses in bulk. The
+    account itself is not counted towards a lock, which would let anyone lock others out.
+    """
+    throttle.record_failure(FailedAttempt.Kind.REGISTRATION, ip_address=ip_address)
+    audit_record(
+        event="registration.refused",
+        actor_label="anonymous",
+        subject=normalize_email(email),
+        ip_address=ip_address,
+        detail={"reason": "duplicate_email"},
+    )
+
+
+@transaction.atomic
+def user_register(*, email: str, password: str, ip_address: str | None = None) -> User:
+    """Create an account (the form has validated the password and the e-mail's uniqueness)."""
+    user = User.objects.create_user(email=normalize_email(email), password=password)
+    audit_record(event="user.registered", actor=user, subject=user.email, ip_address=ip_address)
+    return user

@@ -1,15 +1,23 @@
+"""The identity app's paths: the person's sign-in pages and the identities API (a public
+contract), and the console's user pages."""
+
 from django.urls import path
 
-from ciam.accounts import views
+from ciam.accounts import apis, views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("", views.user_list, name="user-list"),
-    path("new", views.user_new, name="user-new"),
-    path("<uuid:user_id>", views.user_detail, name="user-detail"),
-    path("<uuid:user_id>/lock", views.user_lock_view, name="user-lock"),
-    path("<uuid:user_id>/active", views.user_active_view, name="user-active"),
-    path("<uuid:user_id>/password", views.user_password_view, name="user-password"),
-    path("<uuid:user_id>/delete", views.user_delete_view, name="user-delete"),
+    path("login", views.login_view, name="login"),
+    path("registration", views.registration_view, name="registration"),
+    path("console/users/", views.user_list, name="user-list"),
+    path("console/users/new", views.user_new, name="user-new"),
+    path("console/users/<uuid:user_id>", views.user_detail, name="user-detail"),
+    path("console/users/<uuid:user_id>/lock", views.user_lock_view, name="user-lock"),
+    path("console/users/<uuid:user_id>/active", views.user_active_view, name="user-active"),
+    path("console/users/<uuid:user_id>/password", views.user_password_view, name="user-password"),
+    path("console/users/<uuid:user_id>/delete", views.user_delete_view, name="user-delete"),
+    # Admin API.
+    path("admin/identities", apis.IdentityListApi.as_view(), name="api-identities"),
+    path("admin/identities/<uuid:identity_id>", apis.IdentityDetailApi.as_view(), name="api-identity"),
 ]

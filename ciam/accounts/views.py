@@ -1,30 +1,162 @@
-"""Console pages for identities: list, create, detail, lock, password, deactivate, delete."""
+"""The person's sign-in pages (/login, /registration) and the console's pages for identities
+(list, create, detail, lock, password, deactivate, delete).
 
+Every page works with JavaScript off; every form is CSRF-protected; none is cached.
+"""
+
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ciam.accounts.forms import DeleteUserForm, SetPasswordForm, UserCreateForm
-from ciam.accounts.models import User
+from ciam.accounts.authn import mark_signed_in
+from ciam.accounts.forms import DeleteUserForm, LoginForm, RegistrationForm, SetPasswordForm, UserCreateForm
+from ciam.accounts.models import AccountLock, User
 from ciam.accounts.services import (
+    address_throttle,
+    login_failure_record,
+    login_success_record,
+    normalize_email,
+    registration_refused_record,
+    sign_in_check,
     user_create,
     user_delete,
     user_lock,
+    user_register,
     user_set_active,
     user_set_password,
     user_unlock,
 )
+from ciam.accounts.throttle import Throttle
 from ciam.audit.models import AuditEvent
 from ciam.console.access import staff_required
 from ciam.console.paging import page_of
+from ciam.lib.clientip import client_ip
+from ciam.lib.redirects import safe_next
+from ciam.oauth.client_lookup import get_client
 from ciam.oauth.models import AccessToken
-from consent.models import AccountLock
+from ciam.oauth.views.authorize import complete_after_sign_in
 from consent.selectors import connected_apps
+
+# --- The person's sign-in pages ----------------------------------------------------------------
+
+
+def _query_param(url: str, name: str) -> str:
+    return parse_qs(urlsplit(url).query).get(name, [""])[0]
+
+
+def _client_for_next(next_url: str):
+    """The client an authorization request in `next` is for, to show its name and logo: read
+    only if a page is rendered (a successful sign-in redirects without it)."""
+
+    def load():
+        client_id = _query_param(next_url, "client_id") if next_url.startswith("/oauth2/auth?") else ""
+        client = get_client(client_id[:255]) if client_id else None
+        return client if client is not None and client.is_active else None
+
+    return SimpleLazyObject(load)
+
+
+def _throttled(request: HttpRequest, form, throttle: Throttle, template: str, context: dict) -> HttpResponse:
+    minutes = max(1, round(throttle.retry_after / 60))
+    if throttle.reason == "account":
+        message = (
+            f"Too many failed sign-ins for this account. It is locked for about {minutes} "
+            f"minute{'s' if minutes != 1 else ''}; try again later."
+        )
+    else:
+        message = (
+            f"Too many failed attempts from your network. Wait about {minutes} "
+            f"minute{'s' if minutes != 1 else ''} and try again."
+        )
+    if not form.is_bound:
+        form.cleaned_data = {}  # nothing was checked: the form carries only this message
+    form.add_error(None, message)
+    response = render(request, template, {**context, "form": form}, status=429)
+    response["Retry-After"] = str(throttle.retry_after)
+    return response
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request.POST.get("next") or request.GET.get("next"), request)
+    context = {
+        "next": next_url,
+        "client": _client_for_next(next_url),
+        "registration_enabled": settings.CIAM_REGISTRATION_ENABLED,
+    }
+    if request.method == "GET":
+        hint = request.GET.get("login_hint") or _query_param(next_url, "login_hint")
+        form = LoginForm(initial={"email": hint[:254]})
+        return render(request, "accounts/login.html", {**context, "form": form})
+
+    form = LoginForm(request.POST)
+    if not form.is_valid():
+        return render(request, "accounts/login.html", {**context, "form": form}, status=400)
+    email = normalize_email(form.cleaned_data["email"])
+    ip = client_ip(request)
+    check = sign_in_check(email=email, ip_address=ip)
+    if check.throttle is not None:
+        return _throttled(request, form, check.throttle, "accounts/login.html", context)
+    user = authenticate(request, username=email, password=form.cleaned_data["password"])
+    if user is None:
+        lock = login_failure_record(email=email, ip_address=ip)
+        if lock is not None:
+            return _throttled(request, form, lock, "accounts/login.html", context)
+        form.add_error(None, form.error_messages["invalid_login"])
+        return render(request, "accounts/login.html", {**context, "form": form}, status=400)
+    if user.is_locked():
+        form.add_error(None, form.error_messages["locked"])
+        return render(request, "accounts/login.html", {**context, "form": form}, status=403)
+    mark_signed_in(request, user, remember=form.cleaned_data["remember"])
+    login_success_record(user=user, ip_address=ip)
+    return complete_after_sign_in(request, next_url) or redirect(next_url)
+
+
+@sensitive_post_parameters("password", "password_confirm")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def registration_view(request: HttpRequest) -> HttpResponse:
+    if not settings.CIAM_REGISTRATION_ENABLED:
+        raise Http404("Registration is disabled.")
+    next_url = safe_next(request.POST.get("next") or request.GET.get("next"), request)
+    context = {"next": next_url, "client": _client_for_next(next_url)}
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST":
+        ip = client_ip(request)
+        throttle = address_throttle(ip)
+        if throttle is not None:
+            form = RegistrationForm(initial={"email": request.POST.get("email", "")[:254]})
+            return _throttled(request, form, throttle, "accounts/registration.html", context)
+        if form.is_valid():
+            user = user_register(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip_address=ip
+            )
+            mark_signed_in(request, user, remember=False)
+            login_success_record(user=user, ip_address=ip)
+            return complete_after_sign_in(request, next_url) or redirect(next_url)
+        if form.has_error("email", code="duplicate_email"):
+            registration_refused_record(email=request.POST.get("email", "")[:254], ip_address=ip)
+        return render(request, "accounts/registration.html", {**context, "form": form}, status=400)
+    return render(request, "accounts/registration.html", {**context, "form": form})
+
+
+# --- The console's identity pages ---------------------------------------------------------------
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -155,7 +287,8 @@ def user_password_view(request: HttpRequest, user_id) -> HttpResponse:
             return redirect("accounts:user-detail", user_id=user.pk)
     messages.error(
         request,
-        "The password was not changed: " + " ".join(m for errors in form.errors.values() for m in errors),
+        "The password was not changed: "
+        + " ".join(str(m) for errors in form.errors.values() for m in errors),
     )
     return redirect("accounts:user-detail", user_id=user.pk)
 
@@ -173,5 +306,7 @@ def user_delete_view(request: HttpRequest, user_id) -> HttpResponse:
         messages.success(request, f"User {email} deleted.")
         return redirect("accounts:user-list")
     else:
-        messages.error(request, "Not deleted: " + " ".join(form.errors.get("confirm_email", [])))
+        messages.error(
+            request, "Not deleted: " + " ".join(str(m) for m in form.errors.get("confirm_email", []))
+        )
     return redirect("accounts:user-detail", user_id=user.pk)

@@ -2,18 +2,18 @@
 token carrying the `ciam:admin` scope (so an M2M client can administer). Nothing else: without a
 valid token every /admin endpoint answers 401 with an RFC 6750 WWW-Authenticate header."""
 
-import math
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from ciam.clientip import client_ip
-from ciam.console.models import AdminAuthFailure
-from ciam.console.services import ADMIN_TOKEN_PREFIX, admin_token_authenticate
+from ciam.accounts import throttle
+from ciam.accounts.models import FailedAttempt
+from ciam.api.services import ADMIN_TOKEN_PREFIX, admin_token_authenticate
+from ciam.lib.clientip import client_ip
 from ciam.oauth.introspection import introspect
+
+REFUSED = FailedAttempt.Kind.ADMIN_CREDENTIAL
 
 ADMIN_SCOPE = "ciam:admin"
 REALM = "ciam-admin"
@@ -32,17 +32,6 @@ class ApiPrincipal:
         return self.label
 
 
-def _throttled_for(ip: str | None) -> int:
-    """Seconds this address must wait, or 0 (the limit counts failures within the window)."""
-    window = timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
-    recent = AdminAuthFailure.objects.filter(ip_address=ip, at__gt=timezone.now() - window)
-    limit = settings.CIAM_ADMIN_AUTH_MAX_FAILURES
-    oldest = recent.order_by("-at").values_list("at", flat=True)[limit - 1 : limit].first()
-    if oldest is None:
-        return 0
-    return max(1, math.ceil((oldest + window - timezone.now()).total_seconds()))
-
-
 class AdminBearerAuthentication(authentication.BaseAuthentication):
     keyword = "bearer"
 
@@ -52,7 +41,12 @@ class AdminBearerAuthentication(authentication.BaseAuthentication):
         if scheme.lower() != self.keyword:
             return None
         ip = client_ip(request)
-        wait = _throttled_for(ip)
+        wait = throttle.retry_after(
+            [REFUSED],
+            limit=settings.CIAM_ADMIN_AUTH_MAX_FAILURES,
+            window=settings.CIAM_LOGIN_FAILURE_WINDOW,
+            ip_address=ip,
+        )
         if wait:
             raise exceptions.Throttled(
                 wait=wait,
@@ -61,7 +55,7 @@ class AdminBearerAuthentication(authentication.BaseAuthentication):
         try:
             return self._authenticate(token.strip())
         except exceptions.AuthenticationFailed:
-            AdminAuthFailure.objects.create(ip_address=ip, at=timezone.now())
+            throttle.record_failure(REFUSED, ip_address=ip)
             raise
 
     def _authenticate(self, token: str):

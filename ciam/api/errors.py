@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from clients.services import ClientConflict
+from ciam.lib.http import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
         return error_response(400, "; ".join(_flatten(detail)))
-    if isinstance(exc, ClientConflict):
+    if isinstance(exc, Conflict):
         return error_response(409, str(exc))
     if isinstance(exc, Http404):
         return error_response(404, str(exc) or "Unable to locate the resource.")

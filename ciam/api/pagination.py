@@ -1,30 +1,25 @@
 """Hydra's keyset pagination: `page_size` (default 100, at most 500), an opaque `page_token`
 that expires after an hour, and a `Link` header with rel="first" and rel="next"."""
 
-import base64
 import json
-from functools import lru_cache
 from urllib.parse import urlencode
 
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
+from cryptography.fernet import InvalidToken
 from rest_framework.exceptions import ValidationError
 
-from ciam.oauth.crypto import derive_key
+from ciam.lib.crypto import fernet
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 PAGE_TOKEN_LIFESPAN = 3600
 
 
-@lru_cache(maxsize=4)
-def _fernet(secret: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derive_key(secret, "api-page-token")))
+_PURPOSE = "api-page-token"
 
 
 def _encode(after: str) -> str:
     """Opaque (encrypted and authenticated), so it reveals nothing about row keys."""
-    return _fernet(settings.SECRET_KEY).encrypt(json.dumps({"after": after}).encode()).decode()
+    return fernet(_PURPOSE).encrypt(json.dumps({"after": after}).encode()).decode()
 
 
 def page_size(request) -> int:
@@ -45,9 +40,7 @@ def after_key(request):
     if not token:
         return None
     try:
-        return json.loads(_fernet(settings.SECRET_KEY).decrypt(token.encode(), ttl=PAGE_TOKEN_LIFESPAN))[
-            "after"
-        ]
+        return json.loads(fernet(_PURPOSE).decrypt(token.encode(), ttl=PAGE_TOKEN_LIFESPAN))["after"]
     except (InvalidToken, KeyError, TypeError, ValueError) as exc:
         raise ValidationError(
             {"page_token": "Invalid or expired page token; do not persist page tokens."}

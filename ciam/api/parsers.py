@@ -1,3 +1,5 @@
+import io
+
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
@@ -22,6 +24,4 @@ class BoundedJSONParser(parsers.JSONParser):
         data = stream.read(settings.CIAM_API_MAX_BODY + 1) if stream is not None else b""
         if len(data) > settings.CIAM_API_MAX_BODY:
             raise RequestTooLarge()
-        import io
-
         return super().parse(io.BytesIO(data), media_type, parser_context)

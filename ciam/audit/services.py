@@ -1,7 +1,6 @@
 from typing import Any
 
 from ciam.audit.models import AuditEvent
-from ciam.oauth import fastsql
 
 
 def audit_record(
@@ -30,15 +29,12 @@ def audit_record(
         # The system, the CLI, or an API caller (an admin token or an M2M client: no user row).
         label = actor_label or (str(actor) if actor is not None else "system")
         actor_obj = None
-    # One INSERT built once per connection (ciam.oauth.fastsql): the row is what create() writes.
-    return fastsql.insert(
-        AuditEvent(
-            event=event,
-            actor=actor_obj,
-            actor_label=label[:254],
-            client_id=client_id[:255],
-            subject=subject[:254],
-            ip_address=ip_address,
-            detail=detail or {},
-        )
+    return AuditEvent.objects.create(
+        event=event,
+        actor=actor_obj,
+        actor_label=label[:254],
+        client_id=client_id[:255],
+        subject=subject[:254],
+        ip_address=ip_address,
+        detail=detail or {},
     )

@@ -4,19 +4,27 @@ import functools
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django_htmx.middleware import HtmxDetails
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+class ConsoleRequest(HttpRequest):
+    """A console page's request: django-htmx's details ride on it (for types)."""
+
+    htmx: HtmxDetails
+
+
+def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @functools.wraps(view)
     @never_cache
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated:
-            return redirect(f"{reverse('consent:login')}?{urlencode({'next': request.get_full_path()})}")
+            return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}")
         if not (user.is_active and user.is_staff):
             return render(request, "console/forbidden.html", status=403)
         return view(request, *args, **kwargs)

@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, time
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,21 +13,18 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ciam.accounts.models import User
+from ciam.api.models import AdminToken
+from ciam.api.services import admin_token_create, admin_token_revoke
 from ciam.audit.models import AuditEvent
 from ciam.console import selectors
 from ciam.console.access import staff_required
 from ciam.console.flash import flash_secret, pop_secret
-from ciam.console.models import AdminToken
 from ciam.console.paging import page_of
-from ciam.console.services import (
-    admin_token_create,
-    admin_token_revoke,
-    signing_key_rotate,
-    token_revoke_by_value,
-)
 from ciam.oauth.introspection import introspect
-from ciam.oauth.keys import current_signing_key
+from ciam.oauth.keys import current_signing_key, signing_key_rotate
 from ciam.oauth.models import SigningKey
+from ciam.oauth.tokens import token_revoke_by_value
 
 
 @staff_required
@@ -52,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """Paste a token: see what introspection says about it; revoke it."""
-    context = {"section": "tokens"}
+    context: dict[str, Any] = {"section": "tokens"}
     if request.method == "POST":
         value = (request.POST.get("token") or "").strip()
         if not value:
@@ -67,8 +65,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
             answer = introspect(value, caller=None)
             context.update(result=answer, result_json=json.dumps(answer, indent=2), token=value)
             if answer["active"] and answer["sub"] != answer["client_id"]:
-                from ciam.accounts.models import User
-
                 context["subject_user"] = User.objects.filter(pk=answer["sub"]).first()
     return render(request, "console/tokens.html", context, status=400 if context.get("error") else 200)
 

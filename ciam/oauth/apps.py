@@ -8,9 +8,8 @@ class OAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from ciam import redaction
-        from ciam.oauth import cors  # noqa: F401 - connects the CORS signal handler
-        from ciam.oauth.hashers import check_argon2_runs_here
+        # Signal receivers connect when their modules are imported (Django's documented place).
+        from ciam.lib import redaction
+        from ciam.oauth import cors, receivers  # noqa: F401
 
         redaction.install()
-        check_argon2_runs_here()

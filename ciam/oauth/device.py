@@ -1,4 +1,5 @@
-"""Device authorization (RFC 8628): the endpoint that starts it and the rules of its codes.
+"""Device authorization (RFC 8628): the rules of its codes (the endpoint that starts it is
+ciam.oauth.views.device).
 
 The device code is a bearer secret (`ciam_dc_` + 256 bits); the user code is short and typed by
 a person: 8 letters from an alphabet with no vowels and no look-alikes, shown as `BCDF-GHJK`.
@@ -11,16 +12,11 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.db import transaction
 from django.utils import timezone
-from oauthlib.common import Request as OAuthlibRequest
 
-from ciam.oauth.crypto import token_checksum
+from ciam.lib.crypto import token_checksum
 from ciam.oauth.models import DeviceGrant
-from ciam.oauth.responses import oauth_endpoint, oauth_error
-from clients.models import GrantType
 
 DEVICE_CODE_PREFIX = "ciam_dc_"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no 0/O, 1/I/L confusion
@@ -55,62 +51,23 @@ def pending_grant_for_user_code(user_code: str) -> DeviceGrant | None:
     )
 
 
-def _authenticated_client(request: HttpRequest):
-    from ciam.oauth.flows import oauthlib_core
-
-    core = oauthlib_core()
-    uri, method, body, headers = core._extract_params(request)
-    oauth_request = OAuthlibRequest(uri, http_method=method, body=body, headers=headers)
-    validator = core.server.request_validator
-    if validator.client_authentication_required(oauth_request):
-        ok = validator.authenticate_client(oauth_request)
-    else:
-        ok = validator.authenticate_client_id(oauth_request.client_id, oauth_request)
-    return oauth_request.client if ok else None
-
-
-@oauth_endpoint()
-def device_authorization(request: HttpRequest) -> HttpResponse:
-    """POST /oauth2/device/auth (RFC 8628 §3.1-3.2)."""
-    client = _authenticated_client(request)
-    if client is None:
-        return oauth_error("invalid_client", "Client authentication failed.", status=401)
-    if not client.allows_grant_type(GrantType.DEVICE_CODE):
-        return oauth_error("unauthorized_client", "This client is not allowed the device code grant.")
-    scopes = request.POST.get("scope", "").split()
-    if not set(scopes) <= set(client.scopes):
-        return oauth_error("invalid_scope", "The requested scope is not allowed for this client.")
+def device_grant_create(*, client_id: str, scopes: list[str]) -> tuple[str, str]:
+    """Start a device authorization for `client_id`: (the device code, the user code as shown).
+    Only their digests are stored; the user code is unlike any pending one."""
     device_code = DEVICE_CODE_PREFIX + secrets.token_urlsafe(32)
-    lifespan = settings.CIAM_DEVICE_CODE_LIFESPAN
     for _ in range(5):
         user_code = _new_user_code()
         if pending_grant_for_user_code(user_code) is None:
             break
-    try:
-        with transaction.atomic():
-            DeviceGrant.objects.create(
-                device_code=token_checksum(device_code),
-                user_code=token_checksum(user_code),
-                scope=" ".join(scopes),
-                interval=settings.CIAM_DEVICE_POLL_INTERVAL,
-                expires=timezone.now() + timedelta(seconds=lifespan),
-                client_id=client.client_id,
-            )
-    except IntegrityError:
-        return oauth_error("temporarily_unavailable", "Try again.", status=503)
-    verification_uri = settings.CIAM_ISSUER + reverse("consent:device")
-    response = JsonResponse(
-        {
-            "device_code": device_code,
-            "user_code": format_user_code(user_code),
-            "verification_uri": verification_uri,
-            "verification_uri_complete": f"{verification_uri}?user_code={format_user_code(user_code)}",
-            "expires_in": lifespan,
-            "interval": settings.CIAM_DEVICE_POLL_INTERVAL,
-        }
+    DeviceGrant.objects.create(
+        device_code=token_checksum(device_code),
+        user_code=token_checksum(user_code),
+        scope=" ".join(scopes),
+        interval=settings.CIAM_DEVICE_POLL_INTERVAL,
+        expires=timezone.now() + timedelta(seconds=settings.CIAM_DEVICE_CODE_LIFESPAN),
+        client_id=client_id,
     )
-    response["Cache-Control"] = "no-store"
-    return response
+    return device_code, format_user_code(user_code)
 
 
 def poll(client_id: str, device_code: str, request) -> str | None:

@@ -1,9 +1,11 @@
 """The authorization request between /oauth2/auth and the pages that complete it.
 
-A validated authorization request is parked in the person's session under a random challenge
-(as Hydra's login/consent challenges), so the login and consent pages carry only that challenge:
-nothing a browser sends back can alter the client, redirect URI, scopes or PKCE challenge that
-were validated. Completing re-runs oauthlib's validation before a code is issued.
+An authorization request is validated by oauthlib (`validate`) from its URI, whichever page
+holds it: the authorize endpoint itself, or the sign-in page completing it. Once the person must
+be asked, the validated request is parked in their session under a random challenge (as Hydra's
+login/consent challenges), so the consent page carries only that challenge: nothing a browser
+sends back can alter the client, redirect URI, scopes or PKCE challenge that were validated.
+Issuing the code (`issue_code`) re-runs oauthlib's validation first.
 """
 
 import secrets
@@ -13,8 +15,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from django.shortcuts import render
+from django.urls import reverse
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2 import FatalClientError, OAuth2Error
+
+from ciam.accounts.authn import auth_context
 
 _SESSION_KEY = "ciam_authz"
 _MAX_PENDING = 8
@@ -69,6 +75,11 @@ def add_query(uri: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def error_page(request: HttpRequest, error: str, description: str, *, status: int = 400) -> HttpResponse:
+    """A readable page for errors that must not go back to a client (unknown client, bad URI)."""
+    return render(request, "error.html", {"error": error, "error_description": description}, status=status)
+
+
 def error_redirect(redirect_uri: str, error: str, description: str, state: str | None) -> HttpResponse:
     """RFC 6749 §4.1.2.1 error response, with `iss` (RFC 9207). Only for a validated URI."""
     params = {"error": error, "error_description": description}
@@ -76,6 +87,19 @@ def error_redirect(redirect_uri: str, error: str, description: str, state: str |
         params["state"] = state
     params["iss"] = settings.CIAM_ISSUER
     return RedirectToClient(add_query(redirect_uri, params))
+
+
+def authorization_uri(params) -> str:
+    """The authorization endpoint's URI with these parameters (a QueryDict: every value kept,
+    so that oauthlib refuses a repeated one)."""
+    return f"{reverse('oauth:authorize')}?{params.urlencode()}"
+
+
+def validate(uri: str) -> tuple[list[str], dict]:
+    """oauthlib's validation of the authorization request `uri`: (scopes, credentials), where
+    `credentials["request"].client` is the client it names. Raises oauthlib's FatalClientError
+    (unknown client or redirect URI: never redirect) or another OAuth2Error (to the client)."""
+    return oauthlib_core().server.validate_authorization_request(uri, http_method="GET")
 
 
 def _jsonable(value):
@@ -109,36 +133,38 @@ def load(request: HttpRequest, challenge: str | None) -> dict | None:
     return entry
 
 
-def discard(request: HttpRequest, challenge: str) -> None:
+def discard(request: HttpRequest, challenge: str | None) -> None:
     pending = request.session.get(_SESSION_KEY, {})
     if pending.pop(challenge, None) is not None:
         request.session[_SESSION_KEY] = pending
 
 
-def issue_code(request: HttpRequest, *, scopes: list[str], credentials: dict) -> HttpResponse:
-    """Ask oauthlib to issue the code (it re-validates everything) and redirect to the client.
+def issue_code(
+    request: HttpRequest, *, scopes: list[str], credentials: dict, client=None, uri: str | None = None
+) -> HttpResponse:
+    """Have oauthlib issue the code for the signed-in person (it validates everything again)
+    and redirect to the client, with `iss` (RFC 9207).
 
-    The session's sign-in record travels with the code to the ID token (auth_time, amr, acr, sid).
+    The session's sign-in record travels with the code to the ID token (auth_time, amr, acr,
+    sid). `client`, when the caller has just validated it, spares the second validation a read;
+    `uri` is the authorization request's own, when the caller has it (else its parameters all
+    come from `credentials`, as parked).
     """
-    from consent.authn import auth_context
-
+    given = {k: v for k, v in credentials.items() if k != "request"}
+    if client is not None:
+        given["client"] = client
+    given.update(user=request.user, ciam_auth_context=auth_context(request))
     try:
-        uri, _headers, _body, _status = oauthlib_core().create_authorization_response(
-            request,
-            scopes=scopes,
-            credentials={**credentials, "ciam_auth_context": auth_context(request)},
-            allow=True,
+        headers, _body, _status = oauthlib_core().server.create_authorization_response(
+            uri=uri or reverse("oauth:authorize"), http_method="GET", scopes=scopes, credentials=given
         )
     except FatalClientError as exc:
-        from ciam.oauth.views import error_page
-
-        return error_page(request, exc.oauthlib_error.error, exc.oauthlib_error.description)
-    except OAuthToolkitError as exc:
-        err = exc.oauthlib_error
+        return error_page(request, exc.error, exc.description or "The request cannot be completed.")
+    except OAuth2Error as exc:
         return error_redirect(
-            credentials["redirect_uri"], err.error, err.description or "", credentials.get("state")
+            credentials["redirect_uri"], exc.error, exc.description or "", credentials.get("state")
         )
-    return RedirectToClient(uri)
+    return RedirectToClient(add_query(headers["Location"], {"iss": settings.CIAM_ISSUER}))
 
 
 def deny(credentials: dict) -> HttpResponse:

@@ -10,13 +10,17 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from jwcrypto import jwk
+from jwcrypto import jwk, jws, jwt
+from jwcrypto.common import JWException
+from oauth2_provider.models import get_application_model
 
-from ciam.oauth.crypto import decrypt_private, encrypt_private
+from ciam.audit.services import audit_record
+from ciam.lib.crypto import fernet
 from ciam.oauth.models import SigningKey
 
 # kid -> parsed private key. Keys are immutable once stored, so this never goes stale.
@@ -34,6 +38,25 @@ class LoadedKey:
     jwk: jwk.JWK
 
 
+def _encryption():
+    return fernet("signing-key-encryption", settings.CIAM_KEY_ENCRYPTION_SECRET)
+
+
+def encrypt_private(data: str) -> str:
+    """Encrypt a private key (JSON) for storage; authenticated encryption (Fernet)."""
+    return _encryption().encrypt(data.encode()).decode()
+
+
+def decrypt_private(token: str) -> str:
+    try:
+        return _encryption().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise RuntimeError(
+            "A signing key cannot be decrypted: CIAM_KEY_ENCRYPTION_SECRET (or SECRET_KEY) differs "
+            "from the one the key was encrypted with."
+        ) from exc
+
+
 def _generate(algorithm: str) -> jwk.JWK:
     if algorithm == SigningKey.Algorithm.ES256:
         return jwk.JWK.generate(kty="EC", crv="P-256")
@@ -43,9 +66,9 @@ def _generate(algorithm: str) -> jwk.JWK:
 
 def _max_signed_token_lifespan() -> int:
     """The longest a token signed by a key may live: ID tokens and JWT access tokens."""
-    from clients.models import Client
-
-    longest_client = Client.objects.aggregate(at=Max("access_token_lifespan"), it=Max("id_token_lifespan"))
+    longest_client = get_application_model().objects.aggregate(
+        at=Max("access_token_lifespan"), it=Max("id_token_lifespan")
+    )
     return max(
         settings.CIAM_ID_TOKEN_LIFESPAN,
         settings.CIAM_ACCESS_TOKEN_LIFESPAN,
@@ -86,6 +109,16 @@ def rotate_signing_keys(*, algorithm: str | None = None) -> SigningKey:
     )
     forget_current_key()
     return new_key
+
+
+@transaction.atomic
+def signing_key_rotate(*, actor, algorithm: str | None = None) -> SigningKey:
+    """Rotate the signing keys (rotate_signing_keys), audited."""
+    key = rotate_signing_keys(algorithm=algorithm)
+    audit_record(
+        event="signing_key.rotated", actor=actor, detail={"kid": key.kid, "algorithm": key.algorithm}
+    )
+    return key
 
 
 def _load(record: SigningKey) -> LoadedKey:
@@ -141,3 +174,26 @@ def jwks() -> dict:
         current_signing_key()
         keys = list(published_keys().values_list("public_jwk", flat=True))
     return {"keys": keys}
+
+
+def id_token_claims(token: str) -> dict | None:
+    """The claims of an ID token this server signed (with a key it still publishes), expired or
+    not (OIDC Core §3.1.2.1: an expired id_token_hint still names the person); None for anything
+    else."""
+    try:
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        header = unverified.jose_header
+    except (JWException, ValueError, TypeError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    key = verification_key(kid) if isinstance(kid, str) else None
+    if key is None:
+        return None
+    try:
+        claims = json.loads(jwt.JWT(key=key.jwk, jwt=token, check_claims={}).claims)
+    except (JWException, ValueError, TypeError):
+        return None
+    if not isinstance(claims, dict) or claims.get("iss") != settings.CIAM_ISSUER:
+        return None
+    return claims

@@ -1,9 +1,9 @@
 """django-oauth-toolkit's models, swapped into our app from the first migration.
 
 Differences from the toolkit's own:
-- Authorization codes are stored as a SHA-256 digest only (the toolkit keeps them in clear);
-  every lookup by `code=` is translated to the digest by the queryset, so the toolkit's own
-  queries keep working and no query can match a stored digest presented as a code.
+- Authorization codes are stored as a SHA-256 digest only (the toolkit keeps them in clear):
+  `Grant.code` holds `token_checksum(code)`, written and looked up only by our validator, which
+  replaces every toolkit method that reads codes.
 - A redeemed code is kept (marked `redeemed_at`) until it expires, so that a replay is detected
   and revokes the tokens it issued (RFC 6749 §4.1.2).
 - Access tokens carry the token family of their grant, so that a replayed code or a reused
@@ -12,7 +12,7 @@ Differences from the toolkit's own:
 
 import uuid
 
-from django.db import connections, models, router, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from oauth2_provider.models import (
     AbstractAccessToken,
@@ -22,17 +22,6 @@ from oauth2_provider.models import (
     AbstractRefreshToken,
 )
 
-from ciam.oauth.crypto import token_checksum
-
-
-class GrantQuerySet(models.QuerySet):
-    def _filter_or_exclude(self, negate, args, kwargs):
-        # The single point every filter()/get()/exclude() goes through: a code is only ever
-        # compared as its digest.
-        if "code" in kwargs:
-            kwargs = {**kwargs, "code": token_checksum(str(kwargs["code"]))}
-        return super()._filter_or_exclude(negate, args, kwargs)
-
 
 class Grant(AbstractGrant):
     redeemed_at = models.DateTimeField(null=True, blank=True)
@@ -40,19 +29,11 @@ class Grant(AbstractGrant):
     # How the person signed in (auth_time, amr, acr, sid): copied into the ID tokens.
     auth_context = models.JSONField(default=dict, blank=True)
 
-    objects = GrantQuerySet.as_manager()
-
     class Meta(AbstractGrant.Meta):
         indexes = [models.Index(fields=["expires"], name="oauth_grant_expires_idx")]
 
     def __str__(self) -> str:
         return f"Grant #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if self._state.adding:
-            # New rows arrive with the raw code from oauthlib; only its digest is written.
-            self.code = token_checksum(self.code)
-        super().save(*args, **kwargs)
 
 
 class AccessToken(AbstractAccessToken):
@@ -88,34 +69,6 @@ class RefreshToken(AbstractRefreshToken):
             super().revoke_family(token_family)
             AccessToken.objects.filter(token_family=token_family).delete()
 
-    def revoke(self) -> None:
-        """Mark this refresh token revoked and delete its access token, as the toolkit's does.
-
-        The toolkit spends eight statements on it (lock and reload the row, load the access
-        token, delete that through the ORM's collector with a savepoint and a reload, save the
-        whole row). Here three: lock the row while it is unrevoked and read its access token,
-        revoke it and unlink that token, delete the token. Nothing else refers to an access token
-        (this one-to-one link is the only relation, and no delete signal is connected), so the
-        collector had nothing more to do. Like the toolkit's, it leaves this instance as it was.
-        """
-        table, using = type(self)._meta.db_table, router.db_for_write(type(self))
-        connection = connections[using]
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT access_token_id FROM {table} WHERE id = %s AND revoked IS NULL{lock}", [self.pk]
-            )
-            row = cursor.fetchone()
-            if row is None:
-                return  # already revoked (or gone): nothing to do, as in the toolkit
-            cursor.execute(
-                f"UPDATE {table} SET revoked = %s, updated = %s, access_token_id = NULL WHERE id = %s",
-                [now, now, self.pk],
-            )
-            if row[0] is not None:
-                cursor.execute(f"DELETE FROM {AccessToken._meta.db_table} WHERE id = %s", [row[0]])
-
 
 class IDToken(AbstractIDToken):
     class Meta(AbstractIDToken.Meta):
@@ -148,7 +101,7 @@ class DeviceGrant(AbstractDeviceGrant):
 class SigningKey(models.Model):
     """A key that signs ID tokens and JWT access tokens.
 
-    The private part is encrypted at rest (ciam.oauth.crypto). The newest key without
+    The private part is encrypted at rest (ciam.oauth.keys). The newest key without
     `retired_at` signs; a retired key stays published in the JWKS until `publish_until`, by which
     time every token it signed has expired.
     """

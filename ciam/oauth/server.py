@@ -1,17 +1,42 @@
 """The oauthlib server and django-oauth-toolkit backend we run.
 
-- PKCE: `S256` only, refused at the authorization request itself (before a person consents),
+The server is composed from oauthlib's public endpoint and grant classes, as its own
+pre-configured `Server` is, with only what this service offers:
+- response type `code` alone: implicit and hybrid answer unsupported_response_type (RFC 9700
+  §2.1.2), whatever a client's registration says;
+- grants authorization_code (OpenID Connect aware), refresh_token, client_credentials and the
+  device code; any other grant type (`password` included) answers unsupported_grant_type;
+- bearer tokens (opaque or RFC 9068 JWT, both looked up by digest), per-client lifespans;
+- PKCE `S256` only, refused at the authorization request itself (before a person consents),
   challenge and verifier checked against RFC 7636's syntax.
-- Per-client access-token lifespans.
-- Repeated parameters reach oauthlib (the toolkit keeps only the last one), so a duplicated
-  parameter is `invalid_request` as RFC 6749 §3.1 requires.
+
+Repeated parameters reach oauthlib (the toolkit keeps only the last one), so a duplicated
+parameter is `invalid_request` as RFC 6749 §3.1 requires.
 """
 
 import re
 
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.oauth2.rfc6749 import errors
-from oauthlib.openid import Server
+from oauthlib.oauth2.rfc6749.endpoints import (
+    AuthorizationEndpoint,
+    IntrospectEndpoint,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    TokenEndpoint,
+)
+from oauthlib.oauth2.rfc6749.grant_types import (
+    AuthorizationCodeGrant as OAuth2AuthorizationCodeGrant,
+)
+from oauthlib.oauth2.rfc6749.grant_types import ClientCredentialsGrant
+from oauthlib.oauth2.rfc6749.tokens import BearerToken
+from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
+from oauthlib.openid.connect.core.endpoints.userinfo import UserInfoEndpoint
+from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant, RefreshTokenGrant
+from oauthlib.openid.connect.core.grant_types.dispatchers import (
+    AuthorizationCodeGrantDispatcher,
+    AuthorizationTokenGrantDispatcher,
+)
 
 from ciam.oauth.tokens import access_token_lifespan
 
@@ -46,19 +71,65 @@ def check_code_verifier_syntax(request) -> None:
         )
 
 
-class CiamServer(Server):
-    def __init__(self, request_validator, **kwargs):
-        kwargs["token_expires_in"] = access_token_lifespan
-        super().__init__(request_validator, **kwargs)
-        # The authorization code flow only: implicit and hybrid answer unsupported_response_type
-        # (RFC 9700 §2.1.2), whatever a client's registration says.
-        self._response_types = {"code": self.auth_grant_choice}
-        # The OpenID grant proxies to its own OAuth2 grant: both need the checks.
-        for grant in (self.auth_grant, self.openid_connect_auth):
-            grant.custom_validators.post_auth.append(require_s256)
-            grant.custom_validators.pre_token.append(check_code_verifier_syntax)
+def _pkce_checks() -> dict[str, list]:
+    """oauthlib's custom validators (new lists for each grant)."""
+    return {"post_auth": [require_s256], "pre_token": [check_code_verifier_syntax]}
+
+
+class CiamServer(
+    AuthorizationEndpoint,
+    TokenEndpoint,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    IntrospectEndpoint,
+    UserInfoEndpoint,
+):
+    def __init__(
+        self,
+        request_validator,
+        token_expires_in=None,
+        token_generator=None,
+        refresh_token_generator=None,
+        **kwargs,
+    ):
+        # The toolkit passes its server settings (OAUTH2_PROVIDER): the token generators are ours
+        # (ciam.oauth.tokens); lifespans are per client; device codes are ours (ciam.oauth.device).
+        # Per-client access-token lifespans (a callable per request), whatever the settings say.
+        bearer = BearerToken(
+            request_validator, token_generator, access_token_lifespan, refresh_token_generator
+        )
+        oauth2_code = OAuth2AuthorizationCodeGrant(request_validator, **_pkce_checks())
+        # The OpenID grant passes them to the OAuth2 grant it wraps (and adds its own to that list).
+        openid_code = AuthorizationCodeGrant(request_validator, **_pkce_checks())
+        AuthorizationEndpoint.__init__(
+            self,
+            default_response_type="code",
+            response_types={
+                "code": AuthorizationCodeGrantDispatcher(default_grant=oauth2_code, oidc_grant=openid_code)
+            },
+            default_token_type=bearer,
+        )
+        TokenEndpoint.__init__(
+            self,
+            default_grant_type="authorization_code",
+            grant_types={
+                "authorization_code": AuthorizationTokenGrantDispatcher(
+                    request_validator, default_grant=oauth2_code, oidc_grant=openid_code
+                ),
+                "refresh_token": RefreshTokenGrant(request_validator),
+                "client_credentials": ClientCredentialsGrant(request_validator),
+                "urn:ietf:params:oauth:grant-type:device_code": DeviceCodeGrant(request_validator),
+            },
+            default_token_type=bearer,
+        )
+        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": bearer})
+        RevocationEndpoint.__init__(self, request_validator)
+        IntrospectEndpoint.__init__(self, request_validator)
+        UserInfoEndpoint.__init__(self, request_validator)
+        self.request_validator = request_validator
 
 
 class CiamOAuthLibCore(OAuthLibCore):
     def extract_body(self, request):
+        # Every value of a repeated parameter, so that oauthlib refuses the duplicate.
         return [(key, value) for key, values in request.POST.lists() for value in values]

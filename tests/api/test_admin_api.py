@@ -7,12 +7,11 @@ import pytest
 from django.test import Client as DjangoClient
 
 from ciam.accounts.models import User
+from ciam.api.services import admin_token_create, admin_token_revoke
 from ciam.audit.models import AuditEvent
-from ciam.console.services import admin_token_create, admin_token_revoke
 from clients.models import Client
 from clients.services import client_create
-from tests.conftest import form_post
-from tests.oauth.test_token_endpoint import cc
+from tests.helpers import cc, form_post
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +111,7 @@ def test_an_m2m_client_with_the_ciam_admin_scope_may_administer(make_client):
 
 
 def test_a_persons_token_with_ciam_admin_is_not_an_admin_credential(flow, make_client):
-    from tests.oauth.test_token_endpoint import tokens_for
+    from tests.helpers import tokens_for
 
     app = make_client(
         client_name="app",
@@ -296,7 +295,7 @@ def test_paging_parameters_are_checked(api):
 
 
 def test_deleting_a_clients_tokens_revokes_access_and_refresh_tokens(api, flow, public_client):
-    from tests.oauth.test_token_endpoint import refresh, tokens_for
+    from tests.helpers import refresh, tokens_for
 
     tokens = tokens_for(flow, public_client.client)
     assert api.delete(f"/admin/oauth2/tokens?client_id={public_client.client.client_id}").status_code == 204

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client as DjangoClient
 
-from ciam.console.models import AdminAuthFailure
-from ciam.console.services import admin_token_create
+from ciam.accounts.models import FailedAttempt
+from ciam.api.services import admin_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -47,14 +47,14 @@ def test_valid_credentials_are_not_counted(limit):
     real = admin_token_create(actor=None, name="ops")[1]
     for _ in range(limit * 2):
         assert get(real).status_code == 200
-    assert not AdminAuthFailure.objects.exists()
+    assert not FailedAttempt.objects.exists()
 
 
 def test_a_failure_row_keeps_no_token_material(limit):
     get("ciam_pat_secret-guess-value")
-    row = AdminAuthFailure.objects.get()
-    assert row.ip_address == "203.0.113.5"
-    assert "secret-guess" not in str(row) and not hasattr(row, "token")
+    row = FailedAttempt.objects.get()
+    assert row.ip_address == "203.0.113.5" and row.kind == FailedAttempt.Kind.ADMIN_CREDENTIAL
+    assert "secret-guess" not in f"{row} {row.key}" and not hasattr(row, "token")
 
 
 def test_failures_older_than_the_window_are_forgotten(limit, settings):
@@ -63,8 +63,11 @@ def test_failures_older_than_the_window_are_forgotten(limit, settings):
     from django.utils import timezone
 
     old = timezone.now() - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW + 5)
-    AdminAuthFailure.objects.bulk_create(
-        [AdminAuthFailure(ip_address="203.0.113.5", at=old) for _ in range(limit * 3)]
+    FailedAttempt.objects.bulk_create(
+        [
+            FailedAttempt(kind=FailedAttempt.Kind.ADMIN_CREDENTIAL, ip_address="203.0.113.5", at=old)
+            for _ in range(limit * 3)
+        ]
     )
     real = admin_token_create(actor=None, name="ops")[1]
     assert get(real).status_code == 200

@@ -7,7 +7,7 @@ from django.test import Client as DjangoClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from ciam.console.services import admin_token_create
+from ciam.api.services import admin_token_create
 
 pytestmark = pytest.mark.django_db
 

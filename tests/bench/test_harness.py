@@ -10,7 +10,7 @@ import pytest
 from ciam.accounts.models import User
 from clients.services import client_create
 from consent.models import Consent
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 MACHINE_FIELDS = ("cpu", "cores", "memory_gib", "kernel", "python", "postgresql", "wrk", "node")
 BENCH = Path(__file__).resolve().parents[2] / "bench"

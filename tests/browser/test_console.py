@@ -10,8 +10,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from ciam.accounts.models import User
 from clients.models import Client
-from tests.browser.conftest import Callback, shot
-from tests.conftest import PASSWORD, live_m2m_token
+from tests.helpers import PASSWORD, Callback, live_m2m_token, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

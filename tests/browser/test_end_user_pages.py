@@ -9,8 +9,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from ciam.accounts.models import User
 from ciam.oauth.models import AccessToken
 from clients.services import client_create
-from tests.browser.conftest import PHONE, shot
-from tests.conftest import PASSWORD, query_of
+from tests.helpers import PASSWORD, PHONE, query_of, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ciam.cli import main
-from ciam.console.services import admin_token_create
+from ciam.api.services import admin_token_create
+from ciam.cli.main import main
 from ciam.oauth.models import SigningKey
 from clients.models import Client
 

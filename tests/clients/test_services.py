@@ -16,7 +16,7 @@ from clients.services import (
     client_secret_rotate,
     client_update,
 )
-from tests.oauth.test_token_endpoint import cc
+from tests.helpers import cc
 
 pytestmark = pytest.mark.django_db
 

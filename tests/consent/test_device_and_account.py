@@ -10,11 +10,12 @@ from django.utils import timezone
 from ciam.audit.models import AuditEvent
 from ciam.oauth.models import AccessToken, DeviceGrant
 from consent.models import Consent
-from tests.conftest import PASSWORD, basic, form_post
-from tests.consent.test_prompts_and_consent import authorize, consent, signed_in
+from tests.helpers import DEVICE, PASSWORD, authorize, basic, consent, enter_code, form_post, signed_in
+from tests.helpers import device_decide as decide
+from tests.helpers import device_poll as poll
+from tests.helpers import device_start as start
 
 pytestmark = pytest.mark.django_db
-DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 @pytest.fixture
@@ -25,32 +26,6 @@ def tv(make_client):
         grant_types=[DEVICE, "refresh_token"],
         scope="openid email offline_access",
     ).client
-
-
-def start(client_id, scope="openid email"):
-    response = form_post(DjangoClient(), "/oauth2/device/auth", {"client_id": client_id, "scope": scope})
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def poll(client_id, device_code):
-    return form_post(
-        DjangoClient(),
-        "/oauth2/token",
-        {"grant_type": DEVICE, "device_code": device_code, "client_id": client_id},
-    )
-
-
-def enter_code(web, user_code):
-    return web.post("/device", {"user_code": user_code})
-
-
-def decide(web, page, *, allow=True, scopes=None):
-    challenge = re.search(r'name="device_challenge" value="([^"]+)"', page.content.decode()).group(1)
-    data = {"device_challenge": challenge, "allow" if allow else "deny": "1", "remember": "on"}
-    if scopes is not None:
-        data["grant_scope"] = scopes
-    return web.post("/device", data)
 
 
 def test_device_authorization_issues_codes_as_rfc8628_says(tv, settings):
@@ -174,8 +149,7 @@ def test_a_device_decision_cannot_be_replayed(tv, user):
 
 
 def test_connected_apps_lists_grants_and_revoking_one_ends_its_tokens(user, public_client):
-    from tests.conftest import pkce_pair, query_of
-    from tests.oauth.test_authorization_code import exchange
+    from tests.helpers import exchange, pkce_pair, query_of
 
     web = signed_in(user)
     verifier, challenge = pkce_pair()

@@ -3,10 +3,9 @@
 import pytest
 from django.test import Client as DjangoClient
 
-from ciam.accounts.models import User
+from ciam.accounts.models import AccountLock, User
 from ciam.audit.models import AuditEvent
-from consent.models import AccountLock
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,45 +1,27 @@
 """The authorization request's OIDC parameters and remembered consent (OIDC Core §3.1.2.1)."""
 
 import json
-import time
 
 import pytest
 from django.test import Client as DjangoClient
 from jwcrypto import jwt
 
+from ciam.accounts.authn import SESSION_KEY
 from ciam.audit.models import AuditEvent
-from consent.authn import SESSION_KEY
 from consent.models import Consent
-from tests.conftest import CALLBACK, PASSWORD, authorization_query, pkce_pair, query_of
-from tests.oauth.test_authorization_code import exchange
-from tests.oauth.test_oidc import jwks_set
+from tests.helpers import (
+    CALLBACK,
+    PASSWORD,
+    authorize,
+    consent,
+    exchange,
+    jwks_set,
+    pkce_pair,
+    query_of,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, *, auth_age: int = 0) -> DjangoClient:
-    web = DjangoClient()
-    web.post("/login", {"email": user.email, "password": PASSWORD})
-    if auth_age:
-        session = web.session
-        session[SESSION_KEY] = {**session[SESSION_KEY], "auth_time": int(time.time()) - auth_age}
-        session.save()
-    return web
-
-
-def authorize(web, client_id, **params):
-    _, challenge = pkce_pair()
-    return web.get("/oauth2/auth", authorization_query(client_id, challenge, **params))
-
-
-def consent(web, location, *, scopes=None, remember=True, deny=False):
-    challenge = query_of(location)["consent_challenge"]
-    data = {"consent_challenge": challenge, "deny" if deny else "allow": "1"}
-    if scopes is not None:
-        data["grant_scope"] = scopes
-    if remember:
-        data["remember"] = "on"
-    return web.post("/consent", data)
 
 
 # --- prompt -----------------------------------------------------------------------------------
@@ -253,7 +235,7 @@ def test_auth_time_amr_acr_and_sid_reach_the_id_token_and_survive_refresh(user, 
     assert claims["auth_time"] == session_auth["auth_time"]
     assert claims["amr"] == ["pwd"] and claims["acr"] == "1" and claims["sid"] == session_auth["sid"]
 
-    from tests.conftest import form_post
+    from tests.helpers import form_post
 
     refreshed = form_post(
         DjangoClient(),

@@ -14,9 +14,7 @@ from jwcrypto import jwt
 from ciam.oauth.models import Grant
 from ciam.oauth.validator import CiamValidator
 from consent.models import Consent
-from tests.conftest import CALLBACK, PASSWORD, authorization_query, pkce_pair, query_of
-from tests.oauth.test_authorization_code import exchange
-from tests.oauth.test_oidc import jwks_set
+from tests.helpers import CALLBACK, PASSWORD, authorization_query, exchange, jwks_set, pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db
 

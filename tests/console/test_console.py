@@ -8,14 +8,13 @@ from django.test import Client as DjangoClient
 from django.urls import reverse
 
 from ciam.accounts.models import User
+from ciam.api.models import AdminToken
+from ciam.api.services import admin_token_authenticate
 from ciam.audit.models import AuditEvent
-from ciam.console.models import AdminToken
-from ciam.console.services import admin_token_authenticate
 from ciam.oauth.models import AccessToken, SigningKey
 from clients.models import Client
 from consent.models import Consent
-from tests.conftest import PASSWORD
-from tests.oauth.test_token_endpoint import cc
+from tests.helpers import PASSWORD, cc
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +228,7 @@ def test_rotating_disabling_and_deleting_a_client(console, m2m_client):
 
 
 def test_the_clients_tokens_and_consents_are_listed_and_revocable(console, flow, public_client, user):
-    from tests.oauth.test_token_endpoint import tokens_for
+    from tests.helpers import tokens_for
 
     tokens_for(flow, public_client.client)
     client_id = public_client.client.client_id
@@ -331,7 +330,7 @@ def test_an_administrator_cannot_lock_deactivate_or_delete_themself(console, adm
 
 
 def test_the_user_page_shows_apps_tokens_and_recent_logins(console, flow, public_client, user):
-    from tests.oauth.test_token_endpoint import tokens_for
+    from tests.helpers import tokens_for
 
     DjangoClient().post("/login", {"email": user.email, "password": "wrong"})
     tokens_for(flow, public_client.client)

@@ -15,7 +15,7 @@ from jwcrypto import jwk, jwt
 
 from ciam.accounts.models import User
 from clients.services import client_create
-from tests.conftest import CALLBACK, PASSWORD, query_of
+from tests.helpers import CALLBACK, PASSWORD, query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

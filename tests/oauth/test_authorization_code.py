@@ -5,22 +5,11 @@ import json
 import pytest
 from django.test import Client as DjangoClient
 
+from ciam.lib.crypto import token_checksum
 from ciam.oauth.models import AccessToken, Grant, RefreshToken
-from tests.conftest import CALLBACK, authorize_params, form_post, pkce_pair, query_of
+from tests.helpers import CALLBACK, authorize_params, exchange, form_post, pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db
-
-
-def exchange(web, client_id, code, verifier, *, redirect_uri=CALLBACK, **extra):
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": redirect_uri,
-        "client_id": client_id,
-        "code_verifier": verifier,
-    }
-    data.update(extra)
-    return form_post(web, "/oauth2/token", {k: v for k, v in data.items() if v is not None})
 
 
 def test_it_issues_tokens_for_a_public_client_with_pkce(flow, public_client):
@@ -220,7 +209,7 @@ def test_an_expired_code_is_refused(flow, public_client):
 
     verifier, challenge = pkce_pair()
     code = flow.code(public_client.client.client_id, challenge=challenge)
-    Grant.objects.filter(code=code).update(expires=timezone.now() - timedelta(seconds=1))
+    Grant.objects.filter(code=token_checksum(code)).update(expires=timezone.now() - timedelta(seconds=1))
     response = exchange(DjangoClient(), public_client.client.client_id, code, verifier)
     assert response.json()["error"] == "invalid_grant"
 

@@ -3,8 +3,7 @@
 import pytest
 from django.test import Client as DjangoClient
 
-from tests.conftest import form_post
-from tests.oauth.test_token_endpoint import tokens_for
+from tests.helpers import form_post, tokens_for
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,9 @@ def test_ready_checks_the_database_and_migrations():
 def test_ready_is_503_when_a_migration_is_not_applied(monkeypatch):
     from django.db.migrations.recorder import MigrationRecorder
 
-    from ciam.oauth import views
+    from ciam import health
 
-    monkeypatch.setattr(views, "_MIGRATIONS_APPLIED", False)
+    monkeypatch.setattr(health, "_migrations_applied", False)
     MigrationRecorder.Migration.objects.filter(app="audit").delete()  # as if never applied
     response = DjangoClient().get("/health/ready")
     assert response.status_code == 503

@@ -7,8 +7,7 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from ciam.oauth.models import AccessToken
-from tests.conftest import basic, form_post
-from tests.oauth.test_token_endpoint import cc, tokens_for
+from tests.helpers import basic, cc, form_post, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +140,7 @@ def test_the_token_parameter_is_required(resource_server):
 
 @pytest.fixture
 def admin_bearer(db):
-    from ciam.console.services import admin_token_create
+    from ciam.api.services import admin_token_create
 
     _, token = admin_token_create(actor=None, name="tests")
     return f"Bearer {token}"

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from ciam.console.services import admin_token_authenticate
+from ciam.api.services import admin_token_authenticate
 from ciam.oauth.models import AccessToken, DeviceGrant, Grant, RefreshToken
 from consent.models import Consent
-from tests.oauth.test_token_endpoint import cc, refresh, tokens_for
+from tests.helpers import cc, refresh, tokens_for
 
 pytestmark = pytest.mark.django_db
 

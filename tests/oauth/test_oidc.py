@@ -7,17 +7,11 @@ from django.core.management import call_command
 from django.test import Client as DjangoClient
 from jwcrypto import jwk, jwt
 
-from ciam.oauth.crypto import decrypt_private
-from ciam.oauth.keys import current_signing_key
+from ciam.oauth.keys import current_signing_key, decrypt_private
 from ciam.oauth.models import SigningKey
-from tests.conftest import query_of
-from tests.oauth.test_token_endpoint import cc, tokens_for
+from tests.helpers import cc, jwks_set, query_of, tokens_for
 
 pytestmark = pytest.mark.django_db
-
-
-def jwks_set() -> jwk.JWKSet:
-    return jwk.JWKSet.from_json(DjangoClient().get("/.well-known/jwks.json").content.decode())
 
 
 def test_discovery_lists_every_endpoint_and_capability(settings):
@@ -122,8 +116,7 @@ def test_the_id_token_carries_the_required_claims(flow, public_client, user, set
 def test_the_nonce_reaches_the_id_token(flow, public_client):
     from django.test import Client as Web
 
-    from tests.conftest import pkce_pair
-    from tests.oauth.test_authorization_code import exchange
+    from tests.helpers import exchange, pkce_pair
 
     verifier, challenge = pkce_pair()
     code = flow.code(public_client.client.client_id, challenge=challenge, extra={"nonce": "n-0S6_WzA2Mj"})
@@ -142,7 +135,7 @@ def test_userinfo_releases_only_the_claims_of_granted_scopes(flow, public_client
     assert "name" not in claims and "given_name" not in claims
 
     full = tokens_for(flow, public_client.client, scope="openid profile email")
-    from tests.conftest import form_post
+    from tests.helpers import form_post
 
     claims = form_post(
         DjangoClient(), "/userinfo", {}, HTTP_AUTHORIZATION=f"Bearer {full['access_token']}"
@@ -167,7 +160,7 @@ def test_userinfo_needs_a_valid_token_with_openid(m2m_client):
 
 
 def test_logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client(flow, confidential_client):
-    from tests.oauth.test_token_endpoint import confidential_tokens
+    from tests.helpers import confidential_tokens
 
     body = confidential_tokens(flow, confidential_client)
 

@@ -1,14 +1,13 @@
-"""RefreshToken.revoke in three statements: the same end state as django-oauth-toolkit's own."""
+"""RefreshToken.revoke_family: every refresh and access token of a family ends."""
 
 import secrets
 import uuid
 
 import pytest
-from oauth2_provider.models import AbstractRefreshToken
 
-from ciam.oauth.crypto import token_checksum
+from ciam.lib.crypto import token_checksum
 from ciam.oauth.models import AccessToken, RefreshToken
-from tests.conftest import access_token_row
+from tests.helpers import access_token_row
 
 pytestmark = pytest.mark.django_db
 
@@ -27,48 +26,6 @@ def _pair(client, user):
     # An access token minted from this refresh token (what rotation leaves behind).
     successor, _ = access_token_row(client, user, source_refresh_token=refresh)
     return refresh, access, successor
-
-
-def _state(refresh, access, successor) -> dict:
-    row = RefreshToken.objects.get(pk=refresh.pk)
-    return {
-        "revoked": row.revoked is not None,
-        "updated_moved": row.updated > refresh.updated,
-        "access_token_id": row.access_token_id,
-        "access_exists": AccessToken.objects.filter(pk=access.pk).exists(),
-        "successor_source": AccessToken.objects.get(pk=successor.pk).source_refresh_token_id == refresh.pk,
-    }
-
-
-def test_revoke_ends_as_the_toolkits_own_does(public_client, user, django_assert_max_num_queries):
-    ours = _pair(public_client.client, user)
-    theirs = _pair(public_client.client, user)
-
-    with django_assert_max_num_queries(3):
-        ours[0].revoke()
-    AbstractRefreshToken.revoke(theirs[0])  # the toolkit's implementation, on the same model
-
-    expected = {
-        "revoked": True,
-        "updated_moved": True,
-        "access_token_id": None,
-        "access_exists": False,
-        "successor_source": True,
-    }
-    assert _state(*theirs) == expected
-    assert _state(*ours) == expected
-    # Like the toolkit's, the instance it was called on is left as it was.
-    assert ours[0].revoked is None and ours[0].access_token_id == ours[1].pk
-
-
-def test_revoking_twice_changes_nothing_the_second_time(public_client, user, django_assert_num_queries):
-    refresh, access, successor = _pair(public_client.client, user)
-    refresh.revoke()
-    first = RefreshToken.objects.get(pk=refresh.pk).revoked
-    with django_assert_num_queries(1):  # the locked read finds no live row: nothing else runs
-        refresh.revoke()
-    assert RefreshToken.objects.get(pk=refresh.pk).revoked == first
-    assert AccessToken.objects.filter(pk=successor.pk).exists()
 
 
 def test_revoking_a_family_also_deletes_its_access_tokens_that_no_refresh_token_links(public_client, user):

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from clients.models import Client
-from tests.oauth.test_token_endpoint import cc
+from tests.helpers import cc
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client as DjangoClient
 
-from tests.conftest import basic, form_post, pkce_pair
-from tests.oauth.test_authorization_code import exchange
-from tests.oauth.test_token_endpoint import cc
+from tests.helpers import basic, cc, exchange, form_post, pkce_pair
 
 pytestmark = pytest.mark.django_db
 

@@ -11,19 +11,9 @@ from jwcrypto import jwk, jwt
 
 from ciam.oauth.models import AccessToken, RefreshToken
 from clients.services import client_update
-from tests.conftest import basic, form_post, pkce_pair
-from tests.oauth.test_authorization_code import exchange
+from tests.helpers import basic, cc, confidential_tokens, form_post, refresh, tokens_for
 
 pytestmark = pytest.mark.django_db
-
-
-def cc(client_id, secret, *, via="basic", **data):
-    body = {"grant_type": "client_credentials", **data}
-    if via == "basic":
-        return form_post(DjangoClient(), "/oauth2/token", body, HTTP_AUTHORIZATION=basic(client_id, secret))
-    return form_post(
-        DjangoClient(), "/oauth2/token", {**body, "client_id": client_id, "client_secret": secret}
-    )
 
 
 # --- Client credentials -------------------------------------------------------------------------
@@ -183,22 +173,6 @@ def test_jwt_access_tokens_are_rfc9068_and_verify_against_the_jwks(make_client, 
 # --- Refresh tokens -----------------------------------------------------------------------------
 
 
-def tokens_for(flow, client, *, scope="openid profile email"):
-    verifier, challenge = pkce_pair()
-    code = flow.code(client.client_id, challenge=challenge, scope=scope)
-    response = exchange(DjangoClient(), client.client_id, code, verifier)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def refresh(client_id, refresh_token, **extra):
-    return form_post(
-        DjangoClient(),
-        "/oauth2/token",
-        {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id, **extra},
-    )
-
-
 def test_a_refresh_token_is_issued_only_to_clients_allowed_the_grant(flow, make_client):
     no_refresh = make_client(
         client_name="spa",
@@ -268,23 +242,6 @@ def test_refresh_can_narrow_the_scope(flow, public_client):
     response = refresh(public_client.client.client_id, body["refresh_token"], scope="openid")
     assert response.status_code == 200
     assert response.json()["scope"] == "openid"
-
-
-def confidential_tokens(flow, confidential_client) -> dict:
-    """The token response of a code exchange by the `confidential_client` fixture (client_secret_post)."""
-    verifier, challenge = pkce_pair()
-    client = confidential_client.client
-    code = flow.code(client.client_id, challenge=challenge, redirect_uri="https://app.example.com/callback")
-    response = exchange(
-        DjangoClient(),
-        client.client_id,
-        code,
-        verifier,
-        redirect_uri="https://app.example.com/callback",
-        client_secret=confidential_client.client_secret,
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def test_a_confidential_client_must_authenticate_to_refresh(flow, confidential_client):

@@ -12,11 +12,9 @@ import pytest
 from django.db import connection
 from django.test import Client as DjangoClient
 
-from ciam.console.services import admin_token_create
+from ciam.api.services import admin_token_create
 from ciam.oauth.models import AccessToken, RefreshToken
-from tests.conftest import CALLBACK, form_post, pkce_pair
-from tests.oauth.test_authorization_code import exchange
-from tests.reliability.servers import on_postgresql
+from tests.helpers import CALLBACK, exchange, form_post, on_postgresql, pkce_pair
 
 PARALLEL = 20
 

@@ -16,11 +16,10 @@ import time
 import pytest
 import requests
 
+from ciam.api.services import admin_token_create
 from ciam.audit.models import AuditEvent
-from ciam.console.services import admin_token_create
 from clients.models import Client
-from tests.conftest import basic
-from tests.reliability.servers import Server, on_postgresql, workers_of
+from tests.helpers import Server, basic, on_postgresql, workers_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -9,8 +9,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.conftest import basic
-from tests.reliability.servers import Relay, Server, on_postgresql, wait_until
+from tests.helpers import Relay, Server, basic, on_postgresql, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

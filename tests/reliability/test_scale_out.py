@@ -12,8 +12,7 @@ import requests
 from django.contrib.auth.hashers import make_password
 
 from ciam.accounts.models import User
-from tests.conftest import CALLBACK, PASSWORD, authorize_params, basic, pkce_pair
-from tests.reliability.servers import Server, on_postgresql
+from tests.helpers import CALLBACK, PASSWORD, Server, authorize_params, basic, on_postgresql, pkce_pair
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -3,8 +3,7 @@
 import pytest
 import requests
 
-from tests.conftest import basic
-from tests.reliability.servers import Server, on_postgresql
+from tests.helpers import Server, basic, on_postgresql
 
 pytestmark = [pytest.mark.django_db(transaction=True), on_postgresql("the production server on PostgreSQL")]
 

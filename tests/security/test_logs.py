@@ -19,10 +19,22 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from ciam.oauth.models import DeviceGrant
-from tests.conftest import CALLBACK, PASSWORD, Flow, basic, form_post, pkce_pair
-from tests.consent.test_device_and_account import DEVICE, decide, enter_code, poll, start
-from tests.oauth.test_authorization_code import exchange
-from tests.oauth.test_token_endpoint import cc, refresh
+from tests.helpers import (
+    CALLBACK,
+    DEVICE,
+    PASSWORD,
+    Flow,
+    basic,
+    cc,
+    enter_code,
+    exchange,
+    form_post,
+    pkce_pair,
+    refresh,
+)
+from tests.helpers import device_decide as decide
+from tests.helpers import device_poll as poll
+from tests.helpers import device_start as start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security("secrets-in-logs")]
 
@@ -73,7 +85,7 @@ def _admin_api(token):
 
 
 def test_no_secret_or_token_is_logged_at_any_level(captured, capfd, user, make_client, settings):
-    from ciam.console.services import admin_token_create
+    from ciam.api.services import admin_token_create
 
     secrets: dict[str, str] = {"password": PASSWORD}
 

@@ -9,11 +9,10 @@ from django.test import Client as DjangoClient
 from django.urls import URLResolver, get_resolver
 
 from ciam import settings as production_settings
-from ciam.accounts.models import User
-from ciam.oauth import hashers
-from consent.models import LoginFailure
+from ciam.accounts import hashers
+from ciam.accounts.models import FailedAttempt, User
 from consent.services import consent_grant
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +32,7 @@ def _routes(patterns, prefix=""):
 @pytest.mark.security("clickjacking")
 def test_every_html_page_forbids_framing(admin_user_and_client, public_client, user):
     """Walks every URL the service routes (new pages are covered without editing this test)."""
-    from ciam.console.services import admin_token_create
+    from ciam.api.services import admin_token_create
 
     admin_web = admin_user_and_client
     record, _ = admin_token_create(actor=None, name="framing")
@@ -201,5 +200,5 @@ def test_sign_in_does_the_same_work_for_unknown_and_known_emails(user, settings,
             assert response.status_code == 400
             assert len(calls) == 1, (kind, calls)  # exactly one slow hash
         timings[kind] = statistics.median(samples)
-    LoginFailure.objects.all().delete()
+    FailedAttempt.objects.all().delete()
     assert min(timings.values()) / max(timings.values()) > 0.6, timings

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client as DjangoClient
 
 from clients.models import Client
-from clients.services import uri_problem
-from tests.conftest import CALLBACK, PASSWORD, authorize_params, pkce_pair
+from clients.rules import uri_problem
+from tests.helpers import CALLBACK, PASSWORD, authorize_params, pkce_pair
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from clients.services import client_delete, client_set_active
-from tests.conftest import basic, form_post, pkce_pair
-from tests.oauth.test_authorization_code import exchange
-from tests.oauth.test_token_endpoint import cc, confidential_tokens, refresh
+from tests.helpers import basic, cc, confidential_tokens, exchange, form_post, pkce_pair, refresh
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security("deleted-or-disabled-client")]
 

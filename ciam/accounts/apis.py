@@ -1,0 +1,141 @@
+"""Admin REST API for identities (/admin/identities): list, create, read, update, delete."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from ciam.accounts.models import User
+from ciam.accounts.services import (
+    user_create,
+    user_delete,
+    user_lock,
+    user_set_active,
+    user_set_password,
+    user_unlock,
+    user_update,
+)
+from ciam.api.pagination import paginate
+from ciam.api.views import AdminApiView
+
+
+def identity_json(user: User) -> dict:
+    """An identity; never a password or its hash."""
+
+    def stamp(value):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+    return {
+        "id": str(user.pk),
+        "email": user.email,
+        "name": user.name,
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "email_verified": user.email_verified,
+        "is_staff": user.is_staff,
+        "state": "active" if user.is_active else "inactive",
+        "locked": bool(user.locked_until),
+        "created_at": stamp(user.date_joined),
+        "updated_at": stamp(user.updated_at),
+        "last_login": stamp(user.last_login),
+    }
+
+
+class IdentitySerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, max_length=254)
+    password = serializers.CharField(required=False, write_only=True, max_length=1024, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    given_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    family_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    email_verified = serializers.BooleanField(required=False)
+    is_staff = serializers.BooleanField(required=False)
+    state = serializers.ChoiceField(choices=["active", "inactive"], required=False)
+    locked = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields) - {"id", "created_at", "updated_at", "last_login"}
+        if unknown:
+            raise serializers.ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+        return attrs
+
+
+def _validated(data, *, partial: bool) -> dict:
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"": "The body must be a JSON object."})
+    serializer = IdentitySerializer(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class IdentityListApi(AdminApiView):
+    @extend_schema(
+        operation_id="listIdentities",
+        parameters=[
+            OpenApiParameter("page_size", int),
+            OpenApiParameter("page_token", str),
+            OpenApiParameter("credentials_identifier", str, description="Exact e-mail."),
+        ],
+        responses={200: IdentitySerializer(many=True)},
+    )
+    def get(self, request):
+        users = User.objects.all()
+        if request.query_params.get("credentials_identifier"):
+            users = users.filter(email=request.query_params["credentials_identifier"].strip().lower())
+        rows, link = paginate(request, users)
+        return Response([identity_json(u) for u in rows], headers={"Link": link})
+
+    @extend_schema(
+        operation_id="createIdentity", request=IdentitySerializer, responses={201: IdentitySerializer}
+    )
+    def post(self, request):
+        data = _validated(request.data, partial=False)
+        if not data.get("email"):
+            raise serializers.ValidationError({"email": "This field is required."})
+        user = user_create(
+            actor=request.user,
+            email=data["email"],
+            password=data.get("password"),
+            name=data.get("name", ""),
+            is_staff=data.get("is_staff", False),
+            email_verified=data.get("email_verified", False),
+        )
+        return Response(
+            identity_json(user),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/admin/identities/{user.pk}"},
+        )
+
+
+class IdentityDetailApi(AdminApiView):
+    @extend_schema(operation_id="getIdentity", responses={200: IdentitySerializer})
+    def get(self, request, identity_id):
+        return Response(identity_json(get_object_or_404(User, pk=identity_id)))
+
+    @extend_schema(
+        operation_id="patchIdentity", request=IdentitySerializer, responses={200: IdentitySerializer}
+    )
+    def patch(self, request, identity_id):
+        user = get_object_or_404(User, pk=identity_id)
+        data = _validated(request.data, partial=True)
+        if "email" in data and data["email"].lower() != user.email:
+            raise serializers.ValidationError({"email": "The e-mail address cannot be changed."})
+        simple = {
+            k: data[k]
+            for k in ("name", "given_name", "family_name", "email_verified", "is_staff")
+            if k in data
+        }
+        if simple:
+            user_update(actor=request.user, user=user, **simple)
+        if "password" in data:
+            user_set_password(actor=request.user, user=user, password=data["password"])
+        if "state" in data:
+            user_set_active(actor=request.user, user=user, active=data["state"] == "active")
+        if "locked" in data:
+            (user_lock if data["locked"] else user_unlock)(actor=request.user, user=user)
+        user.refresh_from_db()
+        return Response(identity_json(user))
+
+    @extend_schema(operation_id="deleteIdentity", responses={204: None})
+    def delete(self, request, identity_id):
+        user_delete(actor=request.user, user=get_object_or_404(User, pk=identity_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

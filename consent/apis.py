@@ -1,0 +1,105 @@
+"""Admin REST API for consents: a subject's consent sessions (Ory Hydra v2's dialect)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from ciam.accounts.models import User
+from ciam.api.pagination import paginate
+from ciam.api.views import AdminApiView
+from clients.serializers import client_json
+from consent.models import Consent
+from consent.services import consent_revoke
+
+
+def _consent_session(consent: Consent) -> dict:
+    handled = consent.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "consent_request_id": str(consent.pk),
+        "consent_request": {
+            "challenge": str(consent.pk),
+            "consent_request_id": str(consent.pk),
+            "subject": str(consent.user_id),
+            "client": client_json(consent.client),
+            "requested_scope": consent.scopes,
+            "requested_access_token_audience": list(consent.client.audience),
+            "skip": consent.remember,
+        },
+        "grant_scope": consent.scopes,
+        "grant_access_token_audience": list(consent.client.audience),
+        "remember": consent.remember,
+        "remember_for": 0,
+        "handled_at": handled,
+        "session": {"access_token": {}, "id_token": {}},
+    }
+
+
+def _subject(request) -> User | None:
+    subject = request.query_params.get("subject")
+    if not subject:
+        raise serializers.ValidationError({"subject": "This query parameter is required."})
+    user = User.objects.filter(email=subject.lower()).first()
+    if user is None:
+        try:
+            user = User.objects.filter(pk=subject).first()
+        except DjangoValidationError:
+            user = None
+    return user
+
+
+class ConsentSessionsApi(AdminApiView):
+    @extend_schema(
+        operation_id="listOAuth2ConsentSessions",
+        parameters=[
+            OpenApiParameter(
+                "subject", str, required=True, description="The person's subject (ID), or e-mail address."
+            ),
+            OpenApiParameter("page_size", int),
+            OpenApiParameter("page_token", str),
+        ],
+        responses={
+            200: inline_serializer(
+                "OAuth2ConsentSession",
+                fields={
+                    "consent_request_id": serializers.CharField(),
+                    "grant_scope": serializers.ListField(child=serializers.CharField()),
+                    "remember": serializers.BooleanField(),
+                    "handled_at": serializers.DateTimeField(),
+                },
+                many=True,
+            )
+        },
+    )
+    def get(self, request):
+        user = _subject(request)
+        if user is None:
+            return Response([], headers={"Link": ""})
+        rows, link = paginate(request, Consent.objects.filter(user=user).select_related("client"))
+        return Response([_consent_session(c) for c in rows], headers={"Link": link})
+
+    @extend_schema(
+        operation_id="revokeOAuth2ConsentSessions",
+        parameters=[
+            OpenApiParameter("subject", str, required=True),
+            OpenApiParameter("client", str),
+            OpenApiParameter("all", bool),
+        ],
+        responses={204: None},
+    )
+    def delete(self, request):
+        """Revoke a subject's consent to one client, or (all=true) to every client, with the tokens."""
+        client_id = request.query_params.get("client")
+        revoke_all = request.query_params.get("all") == "true"
+        if bool(client_id) == revoke_all:
+            raise serializers.ValidationError(
+                {"": "Invalid combination of query parameters: give subject with either client or all=true."}
+            )
+        user = _subject(request)
+        if user is not None:
+            consents = Consent.objects.filter(user=user).select_related("client")
+            if client_id:
+                consents = consents.filter(client__client_id=client_id)
+            for consent in consents:
+                consent_revoke(user=user, client=consent.client, **self.who())
+        return Response(status=status.HTTP_204_NO_CONTENT)
