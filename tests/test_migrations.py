@@ -44,12 +44,10 @@ def test_an_upgrade_keeps_tokens_locks_failures_and_sessions():
     # The table of django.contrib.sessions, as a deployment of that release has it.
     data = OldSessionStore().encode({"_auth_user_id": str(person.pk), "kept": True})
     with connection.cursor() as cursor:
+        moment = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
         cursor.execute(
-            "CREATE TABLE django_session (session_key varchar(40) PRIMARY KEY, session_data text NOT NULL, "
-            "expire_date timestamp with time zone NOT NULL)"
-            if connection.vendor == "postgresql"
-            else "CREATE TABLE django_session (session_key varchar(40) PRIMARY KEY, session_data text NOT NULL, "
-            "expire_date datetime NOT NULL)"
+            "CREATE TABLE django_session (session_key varchar(40) PRIMARY KEY, "
+            f"session_data text NOT NULL, expire_date {moment} NOT NULL)"
         )
         for key, expires in (("live" * 8, timezone.now() + timedelta(days=1)), ("gone" * 8, timezone.now())):
             cursor.execute(

@@ -1,4 +1,4 @@
-"""Dynamic client registration (RFC 7591) and management (RFC 7592)."""
+"""Dynamic client registration (RFC 7591) and management (RFC 7592): clients.registration."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""/oauth2/introspect, /admin/oauth2/introspect and /oauth2/revoke."""
+"""ciam.oauth.introspection and /oauth2/introspect: Hydra's fields, who may see what."""
 
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from ciam.oauth.models import AccessToken
 from tests.helpers import basic, cc, form_post, tokens_for
 
 pytestmark = pytest.mark.django_db
+
 
 HYDRA_FIELDS = {
     "active",
@@ -133,104 +134,3 @@ def test_the_token_parameter_is_required(resource_server):
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
-
-
-# --- Admin introspection --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_bearer(db):
-    from ciam.api.services import admin_token_create
-
-    _, token = admin_token_create(actor=None, name="tests")
-    return f"Bearer {token}"
-
-
-def test_admin_introspection_needs_an_admin_token(admin_bearer, m2m_client):
-    token = cc(m2m_client.client.client_id, m2m_client.client_secret).json()["access_token"]
-    anonymous = form_post(DjangoClient(), "/admin/oauth2/introspect", {"token": token})
-    assert anonymous.status_code == 401
-    assert anonymous["WWW-Authenticate"].startswith("Bearer")
-    wrong = form_post(
-        DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION="Bearer nope"
-    )
-    assert wrong.status_code == 401
-    ok = form_post(
-        DjangoClient(), "/admin/oauth2/introspect", {"token": token}, HTTP_AUTHORIZATION=admin_bearer
-    )
-    assert ok.status_code == 200
-    assert ok.json()["active"] is True
-
-
-def test_admin_introspection_checks_required_scopes(admin_bearer, m2m_client):
-    token = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email").json()["access_token"]
-    auth = {"HTTP_AUTHORIZATION": admin_bearer}
-    assert (
-        form_post(
-            DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "email"}, **auth
-        ).json()["active"]
-        is True
-    )
-    assert form_post(
-        DjangoClient(), "/admin/oauth2/introspect", {"token": token, "scope": "profile"}, **auth
-    ).json() == {"active": False}
-    assert form_post(DjangoClient(), "/admin/oauth2/introspect", {}, **auth).status_code == 400
-
-
-# --- Revocation -------------------------------------------------------------------------------------
-
-
-def test_revoking_an_access_token_makes_it_inactive(resource_server, m2m_client):
-    client_id, secret = m2m_client.client.client_id, m2m_client.client_secret
-    token = cc(client_id, secret).json()["access_token"]
-    response = form_post(
-        DjangoClient(), "/oauth2/revoke", {"token": token}, HTTP_AUTHORIZATION=basic(client_id, secret)
-    )
-    assert response.status_code == 200
-    assert introspect(resource_server, token).json() == {"active": False}
-
-
-def test_revoking_a_refresh_token_also_ends_its_access_token(flow, public_client, resource_server):
-    body = tokens_for(flow, public_client.client)
-    response = form_post(
-        DjangoClient(),
-        "/oauth2/revoke",
-        {
-            "token": body["refresh_token"],
-            "token_type_hint": "refresh_token",
-            "client_id": public_client.client.client_id,
-        },
-    )
-    assert response.status_code == 200
-    assert introspect(resource_server, body["refresh_token"]).json() == {"active": False}
-    assert introspect(resource_server, body["access_token"]).json() == {"active": False}
-
-
-def test_a_client_cannot_revoke_another_clients_token(m2m_client, make_client, resource_server):
-    other = make_client(client_name="other", grant_types=["client_credentials"])
-    token = cc(m2m_client.client.client_id, m2m_client.client_secret).json()["access_token"]
-    response = form_post(
-        DjangoClient(),
-        "/oauth2/revoke",
-        {"token": token},
-        HTTP_AUTHORIZATION=basic(other.client.client_id, other.client_secret),
-    )
-    assert response.status_code == 200  # RFC 7009 §2.2: no disclosure
-    assert introspect(resource_server, token).json()["active"] is True
-
-
-def test_revocation_needs_client_authentication(m2m_client):
-    token = cc(m2m_client.client.client_id, m2m_client.client_secret).json()["access_token"]
-    response = form_post(DjangoClient(), "/oauth2/revoke", {"token": token})
-    assert response.status_code == 401
-    assert response.json()["error"] == "invalid_client"
-
-
-def test_revoking_an_unknown_token_answers_200(m2m_client):
-    response = form_post(
-        DjangoClient(),
-        "/oauth2/revoke",
-        {"token": "unknown"},
-        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret),
-    )
-    assert response.status_code == 200

@@ -1,4 +1,5 @@
-"""The caller's address behind reverse proxies: X-Forwarded-For only from trusted proxies."""
+"""ciam.lib.clientip: the caller's address behind reverse proxies (X-Forwarded-For only from trusted
+proxies)."""
 
 import pytest
 from django.test import RequestFactory

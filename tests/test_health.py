@@ -1,3 +1,5 @@
+"""/health/alive and /health/ready (ciam.health)."""
+
 import pytest
 from django.test import Client as DjangoClient
 

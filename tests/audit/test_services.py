@@ -1,5 +1,4 @@
-"""audit_record writes one row with one INSERT built once per connection: the same row the ORM's
-create() wrote, and part of the caller's transaction."""
+"""ciam.audit.services: one row per change, in the change's transaction."""
 
 from datetime import timedelta
 

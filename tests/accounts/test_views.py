@@ -1,9 +1,10 @@
-"""/login and /registration: the forms, remember me, throttling and lockout, audit, redirects."""
+"""/login and /registration, and the console's user pages (ciam.accounts.views)."""
 
 import pytest
 from django.test import Client as DjangoClient
+from django.urls import reverse
 
-from ciam.accounts.models import AccountLock, User
+from ciam.accounts.models import User
 from ciam.audit.models import AuditEvent
 from tests.helpers import PASSWORD
 
@@ -14,6 +15,25 @@ def sign_in(web, email="alice@example.com", password=PASSWORD, **extra):
     return web.post(
         "/login", {"email": email, "password": password, **extra}, REMOTE_ADDR=extra.pop("ip", "10.0.0.1")
     )
+
+
+def register(web, email="new@example.com", password="a sturdy passphrase 9", confirm=None, **extra):
+    return web.post(
+        "/registration",
+        {"email": email, "password": password, "password_confirm": confirm or password, **extra},
+    )
+
+
+@pytest.fixture
+def admin(db):
+    return User.objects.create_user(email="root@example.com", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def console(admin):
+    web = DjangoClient()
+    web.force_login(admin)
+    return web
 
 
 def test_the_login_page_has_the_contracted_fields(db):
@@ -79,65 +99,6 @@ def test_the_login_form_requires_the_csrf_token(user):
     assert web.post("/login", {"email": "alice@example.com", "password": PASSWORD}).status_code == 403
 
 
-# --- Throttling -----------------------------------------------------------------------------------
-
-
-def test_five_failures_lock_the_account_for_a_while(user, settings):
-    web = DjangoClient()
-    for _ in range(settings.CIAM_LOGIN_MAX_FAILURES - 1):
-        assert sign_in(web, password="wrong").status_code == 400
-    locked = sign_in(web, password="wrong")
-    assert locked.status_code == 429
-    assert 850 <= int(locked["Retry-After"]) <= 900
-    # Even the right password is refused while locked, without being checked.
-    right = sign_in(web)
-    assert right.status_code == 429
-    assert "locked" in right.content.decode()
-    assert AuditEvent.objects.filter(event="login.locked", subject="alice@example.com").count() == 1
-    assert AuditEvent.objects.filter(event="login.failed", subject="alice@example.com").count() == 5
-
-
-def test_the_lock_expires(user, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    for _ in range(settings.CIAM_LOGIN_MAX_FAILURES):
-        sign_in(DjangoClient(), password="wrong")
-    AccountLock.objects.update(until=timezone.now() - timedelta(seconds=1))
-    assert sign_in(DjangoClient()).status_code == 302
-
-
-def test_an_unknown_email_locks_the_same_way(db, settings):
-    # Otherwise the lockout would reveal which addresses have accounts.
-    for _ in range(settings.CIAM_LOGIN_MAX_FAILURES):
-        last = sign_in(DjangoClient(), email="ghost@example.com", password="wrong")
-    assert last.status_code == 429
-
-
-def test_one_ip_trying_many_accounts_is_slowed_down(db, settings):
-    settings.CIAM_LOGIN_IP_MAX_FAILURES = 6
-    for n in range(6):
-        assert (
-            sign_in(DjangoClient(), email=f"user{n}@example.com", password="x", ip="10.9.9.9").status_code
-            == 400
-        )
-    blocked = sign_in(DjangoClient(), email="user99@example.com", password="x", ip="10.9.9.9")
-    assert blocked.status_code == 429
-    assert int(blocked["Retry-After"]) > 0
-    assert "network" in blocked.content.decode()
-    # Another address is not affected.
-    assert sign_in(DjangoClient(), email="user99@example.com", password="x", ip="10.1.1.1").status_code == 400
-
-
-def test_a_success_resets_the_failure_count(user, settings):
-    for _ in range(settings.CIAM_LOGIN_MAX_FAILURES - 1):
-        sign_in(DjangoClient(), password="wrong")
-    assert sign_in(DjangoClient()).status_code == 302
-    for _ in range(settings.CIAM_LOGIN_MAX_FAILURES - 1):
-        assert sign_in(DjangoClient(), password="wrong").status_code == 400
-
-
 def test_the_password_is_hidden_from_error_reports(user):
     from django.views.debug import SafeExceptionReporterFilter
 
@@ -145,16 +106,6 @@ def test_the_password_is_hidden_from_error_reports(user):
     cleansed = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
     assert cleansed["password"] != "wrong but secret"
     assert cleansed["email"] == "alice@example.com"
-
-
-# --- Registration ---------------------------------------------------------------------------------
-
-
-def register(web, email="new@example.com", password="a sturdy passphrase 9", confirm=None, **extra):
-    return web.post(
-        "/registration",
-        {"email": email, "password": password, "password_confirm": confirm or password, **extra},
-    )
 
 
 def test_registration_creates_the_account_signs_in_and_resumes(db):
@@ -200,3 +151,70 @@ def test_registration_can_be_turned_off(db, settings):
     settings.CIAM_REGISTRATION_ENABLED = False
     assert DjangoClient().get("/registration").status_code == 404
     assert 'href="/registration' not in DjangoClient().get("/login").content.decode()
+
+
+def test_creating_locking_and_deleting_a_user(console, admin):
+    response = console.post(
+        reverse("accounts:user-new"),
+        {"email": "New@Example.com", "name": "New Person", "password": "a long new password 9"},
+    )
+    person = User.objects.get(email="new@example.com")
+    assert response["Location"] == reverse("accounts:user-detail", args=[person.pk])
+    dup = console.post(reverse("accounts:user-new"), {"email": "new@example.com"})
+    assert dup.status_code == 400 and "already exists" in dup.content.decode()
+
+    console.post(reverse("accounts:user-lock", args=[person.pk]), {"action": "lock"})
+    assert (
+        DjangoClient()
+        .post("/login", {"email": "new@example.com", "password": "a long new password 9"})
+        .status_code
+        == 403
+    )
+    console.post(reverse("accounts:user-lock", args=[person.pk]), {"action": "unlock"})
+    assert (
+        DjangoClient()
+        .post("/login", {"email": "new@example.com", "password": "a long new password 9"})
+        .status_code
+        == 302
+    )
+
+    console.post(reverse("accounts:user-password", args=[person.pk]), {"password": "short"})
+    assert User.objects.get(pk=person.pk).check_password("a long new password 9")
+    console.post(reverse("accounts:user-password", args=[person.pk]), {"password": "another long password 7"})
+    assert User.objects.get(pk=person.pk).check_password("another long password 7")
+
+    console.post(reverse("accounts:user-active", args=[person.pk]), {"action": "deactivate"})
+    assert not User.objects.get(pk=person.pk).is_active
+
+    console.post(reverse("accounts:user-delete", args=[person.pk]), {"confirm_email": "wrong@example.com"})
+    assert User.objects.filter(pk=person.pk).exists()
+    console.post(reverse("accounts:user-delete", args=[person.pk]), {"confirm_email": "new@example.com"})
+    assert not User.objects.filter(pk=person.pk).exists()
+    events = set(AuditEvent.objects.filter(subject="new@example.com").values_list("event", flat=True))
+    assert {
+        "user.created",
+        "user.locked",
+        "user.unlocked",
+        "user.password_set",
+        "user.deactivated",
+        "user.deleted",
+    } <= events
+
+
+def test_an_administrator_cannot_lock_deactivate_or_delete_themself(console, admin):
+    console.post(reverse("accounts:user-lock", args=[admin.pk]), {"action": "lock"})
+    console.post(reverse("accounts:user-active", args=[admin.pk]), {"action": "deactivate"})
+    console.post(reverse("accounts:user-delete", args=[admin.pk]), {"confirm_email": admin.email})
+    admin.refresh_from_db()
+    assert admin.is_active and admin.locked_until is None
+
+
+def test_the_user_page_shows_apps_tokens_and_recent_logins(console, flow, public_client, user):
+    from tests.helpers import tokens_for
+
+    DjangoClient().post("/login", {"email": user.email, "password": "wrong"})
+    tokens_for(flow, public_client.client)
+    page = console.get(reverse("accounts:user-detail", args=[user.pk])).content.decode()
+    assert "Public CLI" in page and "login.failed" in page
+    listing = console.get(reverse("accounts:user-list"), {"q": "alice"}).content.decode()
+    assert "alice@example.com" in listing

@@ -1,4 +1,4 @@
-"""The `ciam` command line against a live server (HTTP only, like Hydra's CLI)."""
+"""The `ciam` command line (ciam.cli.main) against a live server (HTTP only, like Hydra's CLI)."""
 
 import json
 

@@ -1,13 +1,12 @@
-"""`janitor` deletes what can no longer be used, and nothing that can; `create_admin_token`."""
+"""`janitor` (ciam.console.management.commands.janitor): deletes what can no longer be used, and
+nothing that can."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from ciam.api.services import admin_token_authenticate
 from ciam.oauth.models import AccessToken, DeviceGrant, Grant, RefreshToken
 from consent.models import Consent
 from tests.helpers import cc, refresh, tokens_for
@@ -89,12 +88,3 @@ def test_keep_if_younger_spares_recently_expired_rows(m2m_client):
     age(AccessToken.objects.all(), "expires", 30)
     call_command("janitor", "--no-progress", "--keep-if-younger", "60")
     assert AccessToken.objects.count() == 1
-
-
-def test_create_admin_token_prints_the_token_as_the_last_line(capsys):
-    call_command("create_admin_token", "deploy pipeline")
-    out = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"ciam_pat_[A-Za-z0-9_\-]{43}", out[-1])
-    assert admin_token_authenticate(out[-1]).name == "deploy pipeline"
-    with pytest.raises(CommandError):
-        call_command("create_admin_token", "  ")

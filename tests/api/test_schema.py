@@ -1,4 +1,5 @@
-"""The admin API's OpenAPI document: valid, complete, and true to the API (schemathesis)."""
+"""The admin API's OpenAPI document (ciam.api.schema, ciam.api.docs): valid, complete, and true to
+the API (schemathesis)."""
 
 import pytest
 import schemathesis
@@ -10,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from ciam.api.services import admin_token_create
 
 pytestmark = pytest.mark.django_db
+
 
 OPERATIONS = {
     ("/admin/clients", "get"),
@@ -48,6 +50,24 @@ def document(admin_header):
     return response.json()
 
 
+@pytest.fixture
+def wsgi_schema(document, admin_header):
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from ciam.wsgi import application
+
+    schema = schemathesis.openapi.from_dict(document)
+    schema.app = application
+    # In-process requests must not close the test's database connection between calls (Django's
+    # test client disconnects these handlers the same way).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schema
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 def test_the_document_is_valid_openapi_and_lists_every_operation(document, tmp_path):
     from openapi_spec_validator import validate
 
@@ -78,24 +98,6 @@ def test_the_docs_page_is_served_from_vendored_assets(admin_header, django_user_
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     assert web.get("/admin/openapi.json").status_code == 200  # the page's own fetch, by session
-
-
-@pytest.fixture
-def wsgi_schema(document, admin_header):
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    from ciam.wsgi import application
-
-    schema = schemathesis.openapi.from_dict(document)
-    schema.app = application
-    # In-process requests must not close the test's database connection between calls (Django's
-    # test client disconnects these handlers the same way).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield schema
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(wsgi_schema, admin_header):

@@ -1,7 +1,4 @@
-"""The official ory-hydra-client SDK (from PyPI) against a live server, with an admin token.
-
-The SDK itself sends no credentials on admin operations (Hydra's admin API has none), so the
-token is configured as its access token and as its default Authorization header."""
+"""The official ory-hydra-client SDK (from PyPI) against a live server, with an admin token."""
 
 import re
 

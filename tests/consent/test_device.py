@@ -1,4 +1,4 @@
-"""Device authorization (RFC 8628), /account/apps, and signing out."""
+"""Device authorization (RFC 8628): the endpoint, the person's /device page and the token polling."""
 
 import re
 from datetime import timedelta
@@ -8,9 +8,9 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from ciam.audit.models import AuditEvent
-from ciam.oauth.models import AccessToken, DeviceGrant
+from ciam.oauth.models import DeviceGrant
 from consent.models import Consent
-from tests.helpers import DEVICE, PASSWORD, authorize, basic, consent, enter_code, form_post, signed_in
+from tests.helpers import DEVICE, basic, enter_code, form_post, signed_in
 from tests.helpers import device_decide as decide
 from tests.helpers import device_poll as poll
 from tests.helpers import device_start as start
@@ -143,74 +143,3 @@ def test_a_device_decision_cannot_be_replayed(tv, user):
     again = decide(web, page, allow=True)
     assert again.status_code == 400
     assert DeviceGrant.objects.get().status == DeviceGrant.DENIED
-
-
-# --- /account/apps ------------------------------------------------------------------------------
-
-
-def test_connected_apps_lists_grants_and_revoking_one_ends_its_tokens(user, public_client):
-    from tests.helpers import exchange, pkce_pair, query_of
-
-    web = signed_in(user)
-    verifier, challenge = pkce_pair()
-    location = authorize(web, public_client.client.client_id, code_challenge=challenge)["Location"]
-    code = query_of(consent(web, location, scopes=["email"])["Location"])["code"]
-    tokens = exchange(DjangoClient(), public_client.client.client_id, code, verifier).json()
-
-    page = web.get("/account/apps").content.decode()
-    assert "Public CLI" in page and "See your e-mail address" in page and "Remove access" in page
-
-    revoked = web.post(f"/account/apps/{public_client.client.client_id}/revoke")
-    assert revoked.status_code == 302
-    assert not Consent.objects.filter(user=user).exists()
-    assert not AccessToken.objects.filter(user=user).exists()
-    refresh = form_post(
-        DjangoClient(),
-        "/oauth2/token",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": public_client.client.client_id,
-        },
-    )
-    assert refresh.status_code == 400
-    assert AuditEvent.objects.filter(event="consent.revoked", actor=user).exists()
-    assert "No connected apps yet" in web.get("/account/apps").content.decode()
-
-
-def test_connected_apps_needs_sign_in_and_revocation_needs_post_and_csrf(user, public_client):
-    assert DjangoClient().get("/account/apps")["Location"].startswith("/login?next=/account/apps")
-    web = signed_in(user)
-    assert web.get(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 405
-    strict = DjangoClient(enforce_csrf_checks=True)
-    strict.force_login(user)
-    assert strict.post(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 403
-
-
-def test_revoking_touches_only_the_persons_own_tokens(user, public_client, django_user_model):
-    bob = django_user_model.objects.create_user(email="bob@example.com", password=PASSWORD)
-    for person in (user, bob):
-        web = signed_in(person)
-        consent(web, authorize(web, public_client.client.client_id)["Location"], scopes=["email"])
-    signed_in(user).post(f"/account/apps/{public_client.client.client_id}/revoke")
-    assert Consent.objects.filter(user=bob).exists() and not Consent.objects.filter(user=user).exists()
-
-
-# --- Signing out -------------------------------------------------------------------------------
-
-
-def test_logout_asks_on_get_and_signs_out_on_post(user):
-    web = signed_in(user)
-    assert "Sign out?" in web.get("/logout").content.decode()
-    assert "_auth_user_id" in web.session
-    done = web.post("/logout")
-    assert "You have signed out" in done.content.decode()
-    assert "_auth_user_id" not in web.session
-    assert AuditEvent.objects.filter(event="logout", actor=user).exists()
-
-
-def test_rp_initiated_logout_without_a_hint_asks_before_signing_out(user):
-    web = signed_in(user)
-    page = web.get("/oauth2/sessions/logout")
-    assert page.status_code == 200 and "Sign out" in page.content.decode()
-    assert "_auth_user_id" in web.session

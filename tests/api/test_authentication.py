@@ -1,0 +1,178 @@
+"""ciam.api.authentication: who may call the admin API, and guessing its tokens is throttled per address."""
+
+import json
+import uuid
+
+import pytest
+from django.test import Client as DjangoClient
+
+from ciam.accounts.models import FailedAttempt
+from ciam.api.services import admin_token_create, admin_token_revoke
+from ciam.audit.models import AuditEvent
+from tests.helpers import cc
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(db):
+    return admin_token_create(actor=None, name="api tests")[1]
+
+
+@pytest.fixture
+def api(token):
+    return DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def endpoints(client_id="c-x", identity=None):
+    identity = identity or uuid.uuid4()
+    return [
+        ("get", "/admin/clients"),
+        ("post", "/admin/clients"),
+        ("get", f"/admin/clients/{client_id}"),
+        ("put", f"/admin/clients/{client_id}"),
+        ("patch", f"/admin/clients/{client_id}"),
+        ("delete", f"/admin/clients/{client_id}"),
+        ("post", f"/admin/clients/{client_id}/secret"),
+        ("post", "/admin/oauth2/introspect"),
+        ("delete", f"/admin/oauth2/tokens?client_id={client_id}"),
+        ("get", "/admin/oauth2/auth/sessions/consent?subject=x"),
+        ("delete", "/admin/oauth2/auth/sessions/consent?subject=x&all=true"),
+        ("get", "/admin/keys/hydra.openid.id-token"),
+        ("post", "/admin/keys/hydra.openid.id-token"),
+        ("get", "/admin/identities"),
+        ("post", "/admin/identities"),
+        ("get", f"/admin/identities/{identity}"),
+        ("patch", f"/admin/identities/{identity}"),
+        ("delete", f"/admin/identities/{identity}"),
+        ("get", "/admin/version"),
+        ("get", "/admin/openapi.json"),
+    ]
+
+
+def call(web, method, path, body=None, **extra):
+    if body is None or method in ("get", "delete"):
+        return getattr(web, method)(path, **extra)
+    return getattr(web, method)(path, json.dumps(body), content_type="application/json", **extra)
+
+
+@pytest.fixture
+def limit(settings):
+    settings.CIAM_ADMIN_AUTH_MAX_FAILURES = 5
+    return 5
+
+
+def get(token, ip="203.0.113.5"):
+    return DjangoClient(REMOTE_ADDR=ip).get("/admin/clients", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.mark.parametrize("header", ["Bearer ciam_pat_" + "x" * 43, "Bearer garbage", "Basic YTpi", "Bearer "])
+def test_a_wrong_token_is_401(m2m_client, header):
+    for method, path in endpoints(m2m_client.client.client_id)[:3]:
+        assert call(DjangoClient(HTTP_AUTHORIZATION=header), method, path).status_code == 401
+
+
+def test_a_revoked_admin_token_is_401(db):
+    record, token = admin_token_create(actor=None, name="short-lived")
+    web = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert web.get("/admin/clients").status_code == 200
+    admin_token_revoke(actor=None, token=record)
+    for method, path in endpoints():
+        assert call(web, method, path, {}).status_code == 401, (method, path)
+
+
+def test_an_m2m_client_with_the_ciam_admin_scope_may_administer(make_client):
+    admin_client = make_client(
+        client_name="provisioner", grant_types=["client_credentials"], scope="ciam:admin email"
+    )
+    with_scope = cc(admin_client.client.client_id, admin_client.client_secret, scope="ciam:admin").json()
+    without = cc(admin_client.client.client_id, admin_client.client_secret, scope="email").json()
+    assert (
+        DjangoClient(HTTP_AUTHORIZATION=f"Bearer {with_scope['access_token']}")
+        .get("/admin/clients")
+        .status_code
+        == 200
+    )
+    assert (
+        DjangoClient(HTTP_AUTHORIZATION=f"Bearer {without['access_token']}").get("/admin/clients").status_code
+        == 401
+    )
+    created = call(
+        DjangoClient(HTTP_AUTHORIZATION=f"Bearer {with_scope['access_token']}"),
+        "post",
+        "/admin/clients",
+        {"client_name": "from-m2m", "grant_types": ["client_credentials"]},
+    )
+    assert created.status_code == 201
+    event = AuditEvent.objects.get(event="client.created", client_id=created.json()["client_id"])
+    assert event.actor_label == f"client:{admin_client.client.client_id}"
+
+
+def test_a_persons_token_with_ciam_admin_is_not_an_admin_credential(flow, make_client):
+    from tests.helpers import tokens_for
+
+    app = make_client(
+        client_name="app",
+        token_endpoint_auth_method="none",
+        redirect_uris=["http://127.0.0.1:8765/callback"],
+        scope="openid ciam:admin",
+    ).client
+    tokens = tokens_for(flow, app, scope="openid ciam:admin")
+    assert (
+        DjangoClient(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").get("/admin/clients").status_code
+        == 401
+    )
+
+
+@pytest.mark.security("admin-token-brute-force")
+def test_guessing_tokens_is_answered_429_after_the_limit(limit):
+    real = admin_token_create(actor=None, name="ops")[1]
+    for n in range(limit):
+        answer = get(f"ciam_pat_guess{n}")
+        assert answer.status_code == 401
+    refused = get("ciam_pat_one-more-guess")
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "too_many_requests"
+    assert "try again in" in refused.json()["error_description"]
+    assert 0 < int(refused["Retry-After"]) <= 600
+    # Even the right token waits: the address is refused before any token is checked.
+    assert get(real).status_code == 429
+    # Another address is not affected.
+    assert get(real, ip="198.51.100.20").status_code == 200
+
+
+@pytest.mark.security("admin-token-brute-force")
+def test_client_credentials_tokens_count_too(limit):
+    for _ in range(limit):
+        assert get("not-a-token-at-all").status_code == 401
+    assert get("not-a-token-at-all").status_code == 429
+
+
+def test_valid_credentials_are_not_counted(limit):
+    real = admin_token_create(actor=None, name="ops")[1]
+    for _ in range(limit * 2):
+        assert get(real).status_code == 200
+    assert not FailedAttempt.objects.exists()
+
+
+def test_a_failure_row_keeps_no_token_material(limit):
+    get("ciam_pat_secret-guess-value")
+    row = FailedAttempt.objects.get()
+    assert row.ip_address == "203.0.113.5" and row.kind == FailedAttempt.Kind.ADMIN_CREDENTIAL
+    assert "secret-guess" not in f"{row} {row.key}" and not hasattr(row, "token")
+
+
+def test_failures_older_than_the_window_are_forgotten(limit, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW + 5)
+    FailedAttempt.objects.bulk_create(
+        [
+            FailedAttempt(kind=FailedAttempt.Kind.ADMIN_CREDENTIAL, ip_address="203.0.113.5", at=old)
+            for _ in range(limit * 3)
+        ]
+    )
+    real = admin_token_create(actor=None, name="ops")[1]
+    assert get(real).status_code == 200

@@ -1,0 +1,200 @@
+"""The console's client pages (clients.views)."""
+
+import re
+
+import pytest
+from django.test import Client as DjangoClient
+from django.urls import reverse
+
+from ciam.accounts.models import User
+from ciam.audit.models import AuditEvent
+from ciam.oauth.models import AccessToken
+from clients.models import Client
+from consent.models import Consent
+from tests.helpers import PASSWORD, cc
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(db):
+    return User.objects.create_user(email="root@example.com", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def console(admin):
+    web = DjangoClient()
+    web.force_login(admin)
+    return web
+
+
+PUBLIC_FORM = {
+    "client_name": "playground-client",
+    "client_type": "public",
+    "redirect_uris": ["http://localhost:8765/callback"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "scopes": ["openid", "profile", "email"],
+    "response_types": ["code"],
+    "pkce_required": "on",
+    "access_token_strategy": "opaque",
+    "metadata": "{}",
+}
+
+
+def test_creating_a_public_client_from_the_console(console):
+    response = console.post(reverse("clients:new"), PUBLIC_FORM)
+    client = Client.objects.get(name="playground-client")
+    assert response["Location"] == reverse("clients:detail", args=[client.client_id])
+    assert client.is_public and client.requires_pkce()
+    assert client.grant_types == ["authorization_code", "refresh_token"]
+    assert client.scope == "openid profile email"
+    assert client.redirect_uri_list == ["http://localhost:8765/callback"]
+    page = console.get(response["Location"]).content.decode()
+    assert client.client_id in page and "Save this client secret" not in page
+    assert AuditEvent.objects.filter(
+        event="client.created", client_id=client.client_id, actor__email="root@example.com"
+    ).exists()
+
+
+def test_a_confidential_clients_secret_is_shown_once_and_works(console):
+    form = {
+        **PUBLIC_FORM,
+        "client_name": "svc",
+        "client_type": "confidential",
+        "grant_types": ["client_credentials"],
+        "scopes": ["email"],
+        "response_types": [],
+        "redirect_uris": [],
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
+    response = console.post(reverse("clients:new"), form)
+    page = console.get(response["Location"]).content.decode()
+    secret = re.search(r'id="secret-value-dialog">([^<]+)<', page).group(1)
+    assert secret.startswith("ciam_cs_") and "I have saved it" in page
+    client = Client.objects.get(name="svc")
+    assert cc(client.client_id, secret).status_code == 200
+    assert secret not in console.get(response["Location"]).content.decode()  # once
+
+
+def test_validation_errors_are_shown_inline_and_nothing_is_written(console):
+    form = {**PUBLIC_FORM, "redirect_uris": ["http://evil.example/cb"], "grant_types": ["client_credentials"]}
+    response = console.post(reverse("clients:new"), form)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "uses http on a non-loopback host" in page
+    assert "public client" in page and "client_credentials" in page
+    assert 'value="http://evil.example/cb"' in page  # nothing typed is lost
+    assert not Client.objects.filter(name="playground-client").exists()
+
+
+def test_a_redirect_uri_is_checked_as_it_is_typed(console):
+    bad = console.post(
+        reverse("clients:validate-redirect-uri"),
+        {"redirect_uris": "http://evil.example/cb"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "non-loopback" in bad.content.decode()
+    good = console.post(
+        reverse("clients:validate-redirect-uri"), {"redirect_uris": "https://app.example.com/cb"}
+    )
+    assert "Looks good" in good.content.decode()
+
+
+def test_editing_keeps_other_fields_and_detects_a_concurrent_change(console, confidential_client):
+    client = confidential_client.client
+    page = console.get(reverse("clients:edit", args=[client.client_id])).content.decode()
+    assert 'value="https://app.example.com/callback"' in page
+    form = {
+        "client_name": "Renamed",
+        "client_type": "confidential",
+        "redirect_uris": client.redirect_uri_list,
+        "grant_types": client.grant_types,
+        "scopes": client.scopes,
+        "response_types": ["code"],
+        "pkce_required": "on",
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "access_token_strategy": "opaque",
+        "metadata": "{}",
+        "revision": client.revision,
+        "post_logout_redirect_uris": "https://app.example.com/bye",
+    }
+    assert console.post(reverse("clients:edit", args=[client.client_id]), form).status_code == 302
+    client.refresh_from_db()
+    assert client.name == "Renamed" and client.revision == 2
+    stale = console.post(reverse("clients:edit", args=[client.client_id]), {**form, "client_name": "Stale"})
+    assert stale.status_code == 400 and "changed by someone else" in stale.content.decode()
+    assert Client.objects.get(pk=client.pk).name == "Renamed"
+
+
+def test_rotating_disabling_and_deleting_a_client(console, m2m_client):
+    client_id = m2m_client.client.client_id
+    console.post(reverse("clients:rotate-secret", args=[client_id]))
+    page = console.get(reverse("clients:detail", args=[client_id])).content.decode()
+    new_secret = re.search(r'id="secret-value-dialog">([^<]+)<', page).group(1)
+    assert cc(client_id, m2m_client.client_secret).status_code == 401
+    assert cc(client_id, new_secret).status_code == 200
+
+    console.post(reverse("clients:toggle", args=[client_id]))
+    assert cc(client_id, new_secret).status_code == 401
+    console.post(reverse("clients:toggle", args=[client_id]))
+    assert cc(client_id, new_secret).status_code == 200
+
+    wrong = console.post(reverse("clients:delete", args=[client_id]), {"confirm_name": "machine"})
+    assert wrong.status_code == 400 and Client.objects.filter(client_id=client_id).exists()
+    console.post(reverse("clients:delete", args=[client_id]), {"confirm_name": "Machine"})
+    assert not Client.objects.filter(client_id=client_id).exists()
+    assert not AccessToken.objects.exists()
+    events = set(AuditEvent.objects.filter(client_id=client_id).values_list("event", flat=True))
+    assert {"client.secret_rotated", "client.disabled", "client.enabled", "client.deleted"} <= events
+
+
+def test_the_clients_tokens_and_consents_are_listed_and_revocable(console, flow, public_client, user):
+    from tests.helpers import tokens_for
+
+    tokens_for(flow, public_client.client)
+    client_id = public_client.client.client_id
+    page = console.get(reverse("clients:detail", args=[client_id])).content.decode()
+    assert "alice@example.com" in page
+    token = AccessToken.objects.get(application=public_client.client)
+    console.post(reverse("clients:token-revoke", args=[client_id, token.pk]))
+    assert not AccessToken.objects.filter(pk=token.pk).exists()
+    consent = Consent.objects.get(client=public_client.client)
+    console.post(reverse("clients:consent-revoke", args=[client_id, consent.pk]))
+    assert not Consent.objects.exists()
+
+
+def test_the_client_list_searches_filters_sorts_and_renders_a_partial_for_htmx(
+    console, m2m_client, public_client
+):
+    listing = console.get(reverse("clients:list"), {"q": "machine"}).content.decode()
+    assert "Machine" in listing and "Public CLI" not in listing
+    by_type = console.get(reverse("clients:list"), {"type": "public"}).content.decode()
+    assert "Public CLI" in by_type and "Machine" not in by_type
+    by_grant = console.get(reverse("clients:list"), {"grant": "client_credentials"}).content.decode()
+    assert "Machine" in by_grant and "Public CLI" not in by_grant
+    sorted_page = console.get(reverse("clients:list"), {"sort": "name"}).content.decode()
+    assert sorted_page.index("Machine") < sorted_page.index("Public CLI")
+    partial = console.get(reverse("clients:list"), {"q": "cli"}, HTTP_HX_REQUEST="true").content.decode()
+    assert partial.lstrip().startswith('<div id="client-table">') and "<html" not in partial
+    empty = console.get(reverse("clients:list"), {"q": "nothing-matches"}).content.decode()
+    assert "No client matches" in empty
+
+
+def test_try_it_needs_the_console_redirect_uri_and_can_add_it(console, public_client, settings):
+    client_id = public_client.client.client_id
+    page = console.get(reverse("clients:detail", args=[client_id])).content.decode()
+    assert "Add the console's redirect URI" in page
+    console.post(reverse("clients:add-console-redirect", args=[client_id]))
+    expected = settings.CIAM_ISSUER + reverse("clients:try-callback", args=[client_id])
+    assert expected in Client.objects.get(client_id=client_id).redirect_uri_list
+    start = console.post(reverse("clients:try", args=[client_id]))
+    assert start["Location"].startswith("/oauth2/auth?") and "code_challenge_method=S256" in start["Location"]
+
+
+def test_every_input_of_the_new_client_form_has_a_real_label(console):
+    page = console.get(reverse("clients:new")).content.decode()
+    ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page)
+    hidden = set(re.findall(r'<input type="hidden"[^>]*\bid="([^"]+)"', page))
+    assert ids
+    for element_id in set(ids) - hidden:
+        assert f'for="{element_id}"' in page, element_id

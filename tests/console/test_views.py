@@ -1,0 +1,165 @@
+"""The admin console at the HTTP level (ciam.console.views): who may use it, and what each page does."""
+
+import re
+import uuid
+
+import pytest
+from django.test import Client as DjangoClient
+from django.urls import reverse
+
+from ciam.accounts.models import User
+from ciam.api.models import AdminToken
+from ciam.api.services import admin_token_authenticate
+from ciam.audit.models import AuditEvent
+from ciam.oauth.models import AccessToken, SigningKey
+from clients.models import Client
+from tests.helpers import PASSWORD, cc
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(db):
+    return User.objects.create_user(email="root@example.com", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def console(admin):
+    web = DjangoClient()
+    web.force_login(admin)
+    return web
+
+
+def console_urls(client_id="c-x", user_id=None, token_id=1, consent_id=1):
+    user_id = user_id or uuid.uuid4()
+    return [
+        ("get", reverse("console:dashboard")),
+        ("get", reverse("console:tokens")),
+        ("post", reverse("console:tokens")),
+        ("get", reverse("console:keys")),
+        ("post", reverse("console:keys")),
+        ("get", reverse("console:admin-tokens")),
+        ("post", reverse("console:admin-tokens")),
+        ("post", reverse("console:admin-token-revoke", args=[token_id])),
+        ("get", reverse("console:audit")),
+        ("get", reverse("console:settings")),
+        ("get", reverse("clients:list")),
+        ("get", reverse("clients:new")),
+        ("post", reverse("clients:new")),
+        ("post", reverse("clients:validate-redirect-uri")),
+        ("get", reverse("clients:detail", args=[client_id])),
+        ("get", reverse("clients:edit", args=[client_id])),
+        ("post", reverse("clients:edit", args=[client_id])),
+        ("post", reverse("clients:rotate-secret", args=[client_id])),
+        ("post", reverse("clients:toggle", args=[client_id])),
+        ("get", reverse("clients:delete", args=[client_id])),
+        ("post", reverse("clients:delete", args=[client_id])),
+        ("post", reverse("clients:token-revoke", args=[client_id, token_id])),
+        ("post", reverse("clients:consent-revoke", args=[client_id, consent_id])),
+        ("post", reverse("clients:add-console-redirect", args=[client_id])),
+        ("post", reverse("clients:try", args=[client_id])),
+        ("get", reverse("clients:try-callback", args=[client_id])),
+        ("get", reverse("accounts:user-list")),
+        ("get", reverse("accounts:user-new")),
+        ("post", reverse("accounts:user-new")),
+        ("get", reverse("accounts:user-detail", args=[user_id])),
+        ("post", reverse("accounts:user-lock", args=[user_id])),
+        ("post", reverse("accounts:user-active", args=[user_id])),
+        ("post", reverse("accounts:user-password", args=[user_id])),
+        ("post", reverse("accounts:user-delete", args=[user_id])),
+    ]
+
+
+def test_every_console_view_sends_anonymous_visitors_to_sign_in(m2m_client):
+    for method, url in console_urls(client_id=m2m_client.client.client_id):
+        response = getattr(DjangoClient(), method)(url)
+        assert response.status_code == 302, (method, url)
+        assert response["Location"].startswith("/login?next="), (method, url)
+
+
+def test_every_console_view_refuses_a_signed_in_non_staff_user(user, m2m_client):
+    web = DjangoClient()
+    web.force_login(user)
+    before = (Client.objects.count(), AuditEvent.objects.count(), SigningKey.objects.count())
+    for method, url in console_urls(client_id=m2m_client.client.client_id, user_id=user.pk):
+        response = getattr(web, method)(
+            url,
+            {
+                "name": "x",
+                "client_name": "x",
+                "confirm_name": "Machine",
+                "action": "lock",
+                "password": "a long new password 9",
+            },
+        )
+        assert response.status_code == 403, (method, url, response.status_code)
+        assert b"This page is for administrators" in response.content
+    assert (Client.objects.count(), AuditEvent.objects.count(), SigningKey.objects.count()) == before
+    assert User.objects.get(pk=user.pk).locked_until is None
+
+
+def test_console_forms_need_the_csrf_token(admin):
+    web = DjangoClient(enforce_csrf_checks=True)
+    web.force_login(admin)
+    assert web.post(reverse("clients:new"), {"client_name": "x"}).status_code == 403
+
+
+def test_pasting_a_token_introspects_it_and_revokes_it(console, m2m_client):
+    token = cc(m2m_client.client.client_id, m2m_client.client_secret).json()["access_token"]
+    page = console.post(reverse("console:tokens"), {"token": token, "action": "introspect"}).content.decode()
+    assert "&quot;active&quot;: true" in page and m2m_client.client.client_id in page
+    console.post(reverse("console:tokens"), {"token": token, "action": "revoke"})
+    assert not AccessToken.objects.exists()
+    gone = console.post(reverse("console:tokens"), {"token": token, "action": "introspect"}).content.decode()
+    assert "inactive" in gone
+    assert console.post(reverse("console:tokens"), {"token": ""}).status_code == 400
+
+
+def test_rotating_the_signing_key_from_the_console(console):
+    console.get(reverse("console:keys"))
+    first = SigningKey.objects.get()
+    console.post(reverse("console:keys"), {"algorithm": "ES256"})
+    assert SigningKey.objects.count() == 2
+    assert SigningKey.objects.get(retired_at__isnull=True).algorithm == "ES256"
+    assert SigningKey.objects.get(pk=first.pk).retired_at is not None
+    page = console.get(reverse("console:keys")).content.decode()
+    assert "retired, still published" in page and "signing" in page
+    assert AuditEvent.objects.filter(event="signing_key.rotated").exists()
+
+
+def test_admin_api_tokens_are_shown_once_stored_hashed_and_revocable(console):
+    response = console.post(reverse("console:admin-tokens"), {"name": "CI pipeline"})
+    page = console.get(response["Location"]).content.decode()
+    token = re.search(r'id="token-value">(ciam_pat_[^<]+)<', page).group(1)
+    record = AdminToken.objects.get(name="CI pipeline")
+    assert token not in record.token_hash
+    assert admin_token_authenticate(token) == record
+    assert AdminToken.objects.get(pk=record.pk).last_used_at is not None
+    assert token not in console.get(response["Location"]).content.decode()
+    console.post(reverse("console:admin-token-revoke", args=[record.pk]))
+    assert admin_token_authenticate(token) is None
+    assert console.post(reverse("console:admin-tokens"), {"name": ""}).status_code == 400
+
+
+def test_the_audit_log_filters_by_event_actor_client_and_time(console, m2m_client):
+    console.post(reverse("clients:toggle", args=[m2m_client.client.client_id]))
+    page = console.get(reverse("console:audit"), {"event": "client.disabled"}).content.decode()
+    assert "client.disabled" in page and "client.created</span>" not in page
+    assert "root@example.com" in console.get(reverse("console:audit"), {"actor": "root"}).content.decode()
+    by_client = console.get(
+        reverse("console:audit"), {"client": m2m_client.client.client_id}
+    ).content.decode()
+    assert "client.created" in by_client
+    assert (
+        "No event matches" in console.get(reverse("console:audit"), {"until": "2000-01-01"}).content.decode()
+    )
+    assert console.get(reverse("console:audit"), {"since": "yesterday"}).status_code == 400
+
+
+def test_settings_and_dashboard_render_the_effective_state(console, m2m_client, settings):
+    cc(m2m_client.client.client_id, m2m_client.client_secret)
+    page = console.get(reverse("console:settings")).content.decode()
+    assert settings.CIAM_ISSUER in page and "S256 only" in page
+    dashboard = console.get(reverse("console:dashboard")).content.decode()
+    assert "<svg" in dashboard and "Activity per hour" in dashboard
+    assert "access tokens issued 1" in dashboard
