@@ -179,41 +179,49 @@ class ClientSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"": "The body must be a JSON object (an OAuth2Client)."})
-        problems: dict[str, str] = {}
+        problems: dict[str, list[str]] = {}
         for key, value in data.items():
             if key in UNSUPPORTED:
                 if value not in (None, "", [], {}, False, 0):
-                    problems[key] = "Not supported by this server."
+                    problems[key] = ["Not supported by this server."]
             elif key not in self.fields and key not in READ_ONLY:
-                problems[key] = "Unknown field."
+                problems[key] = ["Unknown field."]
             elif self.allowed is not None and key in self.fields and key not in self.allowed | READ_ONLY:
-                problems[key] = "Not allowed here."
+                problems[key] = ["Not allowed here."]
         try:
             values = super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            raise serializers.ValidationError({**problems, **exc.detail}) from exc
+            # The rules too, on the fields whose type was right: every problem at once.
+            typed = {k: v for k, v in data.items() if k in self.fields and k not in exc.detail}
+            raise serializers.ValidationError({**self._problems(typed), **problems, **exc.detail}) from exc
         if problems:
-            raise serializers.ValidationError(problems)
+            raise serializers.ValidationError({**self._problems(values), **problems})
         return values
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        fields = {k: v for k, v in attrs.items() if k in rules.CLIENT_FIELDS}
+    def _problems(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        """What clients.rules and the ID and secret rules find wrong with these (typed) values."""
+        fields = {k: v for k, v in values.items() if k in rules.CLIENT_FIELDS}
         if self.partial and self.instance is not None:
             current = client_snapshot(self.instance)
         else:
             current = rules.CLIENT_FIELDS
         problems: dict[str, list[str]] = {}
-        if "client_id" in attrs:
-            if self.instance is not None and attrs["client_id"] != self.instance.client_id:
+        if isinstance(values.get("client_id"), str):
+            if self.instance is not None and values["client_id"] != self.instance.client_id:
                 problems["client_id"] = ["The client ID cannot be changed."]
-            elif self.instance is None and (problem := rules.client_id_problem(attrs["client_id"])):
+            elif self.instance is None and (problem := rules.client_id_problem(values["client_id"])):
                 problems["client_id"] = [problem]
-        if "client_secret" in attrs and (problem := rules.supplied_secret_problem(attrs["client_secret"])):
-            problems["client_secret"] = [problem]
+        if isinstance(values.get("client_secret"), str):
+            if problem := rules.supplied_secret_problem(values["client_secret"]):
+                problems["client_secret"] = [problem]
         try:
             rules.checked_client({**current, **fields})
         except DjangoValidationError as exc:
             problems = {**exc.message_dict, **problems}
+        return problems
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        problems = self._problems(attrs)
         if problems:
             raise serializers.ValidationError(problems)
         return attrs

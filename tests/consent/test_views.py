@@ -4,11 +4,12 @@ import pytest
 from django.test import Client as DjangoClient
 
 from ciam.audit.models import AuditEvent
+from ciam.oauth.introspection import introspect
 from ciam.oauth.models import AccessToken
 from consent.models import Consent
 from tests.helpers import (
     CALLBACK,
-    PASSWORD,
+    Flow,
     authorize,
     authorize_params,
     consent,
@@ -17,6 +18,7 @@ from tests.helpers import (
     pkce_pair,
     query_of,
     signed_in,
+    tokens_for,
 )
 
 pytestmark = pytest.mark.django_db
@@ -200,13 +202,31 @@ def test_connected_apps_needs_sign_in_and_revocation_needs_post_and_csrf(user, p
     assert strict.post(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 403
 
 
-def test_revoking_touches_only_the_persons_own_tokens(user, public_client, django_user_model):
-    bob = django_user_model.objects.create_user(email="bob@example.com", password=PASSWORD)
-    for person in (user, bob):
-        web = signed_in(person)
-        consent(web, authorize(web, public_client.client.client_id)["Location"], scopes=["email"])
+def test_revoking_touches_only_the_persons_own_consent_and_tokens(user, other_user, public_client):
+    tokens = {}
+    for person in (user, other_user):
+        tokens[person] = tokens_for(Flow(signed_in(person)), public_client.client)
     signed_in(user).post(f"/account/apps/{public_client.client.client_id}/revoke")
-    assert Consent.objects.filter(user=bob).exists() and not Consent.objects.filter(user=user).exists()
+    assert Consent.objects.filter(user=other_user).exists() and not Consent.objects.filter(user=user).exists()
+    assert not introspect(tokens[user]["access_token"])["active"]
+    assert introspect(tokens[other_user]["access_token"])["active"]
+    assert introspect(tokens[other_user]["refresh_token"])["active"]
+
+
+def test_connected_apps_shows_the_persons_own_apps_only(user, other_user, public_client, make_client):
+    theirs = make_client(
+        client_name="Bob's Private Diary",
+        token_endpoint_auth_method="none",
+        redirect_uris=[CALLBACK],
+        scope="openid email",
+    ).client
+    tokens_for(Flow(signed_in(other_user)), theirs, scope="openid email")
+    tokens_for(Flow(signed_in(user)), public_client.client)
+    page = signed_in(user).get("/account/apps").content.decode()
+    assert public_client.client.name in page and theirs.name not in page
+    # Nor can the person end another's connection by naming its client.
+    signed_in(user).post(f"/account/apps/{theirs.client_id}/revoke")
+    assert Consent.objects.filter(user=other_user, client=theirs).exists()
 
 
 def test_logout_asks_on_get_and_signs_out_on_post(user):

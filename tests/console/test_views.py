@@ -77,9 +77,9 @@ def test_every_console_view_sends_anonymous_visitors_to_sign_in(m2m_client):
         assert response["Location"].startswith("/login?next="), (method, url)
 
 
-def test_every_console_view_refuses_a_signed_in_non_staff_user(user, m2m_client):
+def test_every_console_view_refuses_a_signed_in_non_staff_user(outsider, user, m2m_client):
     web = DjangoClient()
-    web.force_login(user)
+    web.force_login(outsider)
     before = (Client.objects.count(), AuditEvent.objects.count(), SigningKey.objects.count())
     for method, url in console_urls(client_id=m2m_client.client.client_id, user_id=user.pk):
         response = getattr(web, method)(
@@ -96,6 +96,7 @@ def test_every_console_view_refuses_a_signed_in_non_staff_user(user, m2m_client)
         assert b"This page is for administrators" in response.content
     assert (Client.objects.count(), AuditEvent.objects.count(), SigningKey.objects.count()) == before
     assert User.objects.get(pk=user.pk).locked_until is None
+    assert web.get("/admin/docs/").status_code == 403  # nor the API's browsable page
 
 
 def test_console_forms_need_the_csrf_token(admin):
