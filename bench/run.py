@@ -454,6 +454,9 @@ def main() -> int:
         cc, jwt_client, rs = fixtures["cc"], fixtures["jwt"], fixtures["rs"]
         form_header = {"Content-Type": "application/x-www-form-urlencoded"}
         scenarios = {
+            # Django's own floor on this server and settings: a view that returns a constant, through
+            # the whole middleware list, no database.
+            "django_floor": lua_request("GET", "/health/alive"),
             "client_credentials": lua_request(
                 "POST",
                 "/oauth2/token",
@@ -545,6 +548,23 @@ def main() -> int:
             results["scenarios"]["login_flow"] = login_flows(
                 ciam, base, fixtures, duration=args.duration, workers=8
             )
+        if selected("client_credentials_async"):
+            # The same scenario with the operator's opt-in: tokens committed without waiting for the
+            # disk (CIAM_CC_TOKEN_ASYNC_COMMIT), on a second server, the first one idle meanwhile.
+            async_port = free_port()
+            fast = start_ciam(args, {**env, "CIAM_CC_TOKEN_ASYNC_COMMIT": "true"}, async_port)
+            services.append(fast)
+            async_base = f"http://127.0.0.1:{async_port}"
+            wrk(async_base, scenarios["client_credentials"], "warmup-async", duration=3, connections=8)
+            results["scenarios"]["client_credentials_async"] = measure(
+                fast,
+                async_base,
+                scenarios["client_credentials"],
+                "client_credentials_async",
+                duration=args.duration,
+            )
+            fast.stop()
+            services.remove(fast)
         results["memory_steady_mb"] = memory_mb(ciam.process.pid, "VmRSS")
         results["memory_peak_mb"] = memory_mb(ciam.process.pid, "VmHWM")
         if peer is not None:

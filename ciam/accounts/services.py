@@ -1,6 +1,7 @@
 """Writes to identities, and the rules of signing in. The console, the admin API, the sign-in
 pages and the management commands call these; each change is audited in its own transaction."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ciam.accounts import throttle
@@ -149,6 +151,7 @@ class SignInCheck:
     """What a sign-in attempt must know before its password is checked."""
 
     throttle: Throttle | None  # not None: refuse without checking the password
+    failures_on_record: bool = True  # failed sign-ins for this e-mail count (a success clears them)
 
 
 def _active_lock(email: str) -> AccountLock | None:
@@ -208,17 +211,21 @@ def login_failure_record(*, email: str, ip_address: str | None) -> Throttle | No
     return Throttle(retry_after=throttle.seconds_until(until), reason="account")
 
 
-@transaction.atomic
-def login_success_record(*, user: User, ip_address: str | None, method: str = "pwd") -> None:
-    """Record a sign-in, and forget the e-mail's failed attempts."""
-    throttle.clear(SIGN_IN, key=user.email)
-    audit_record(
-        event="login.succeeded",
-        actor=user,
-        subject=user.email,
-        ip_address=ip_address,
-        detail={"amr": [method]},
-    )
+def login_success_record(
+    *, user: User, ip_address: str | None, method: str = "pwd", failures_on_record: bool = True
+) -> None:
+    """Record a sign-in, and forget the e-mail's failed attempts (in one transaction; when none
+    are on record, as sign_in_check() found, the audit row is the one write)."""
+    with transaction.atomic() if failures_on_record else nullcontext():
+        if failures_on_record:
+            throttle.clear(SIGN_IN, key=user.email)
+        audit_record(
+            event="login.succeeded",
+            actor=user,
+            subject=user.email,
+            ip_address=ip_address,
+            detail={"amr": [method]},
+        )
 
 
 @transaction.atomic

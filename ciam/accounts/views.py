@@ -123,7 +123,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         form.add_error(None, form.error_messages["locked"])
         return render(request, "accounts/login.html", {**context, "form": form}, status=403)
     mark_signed_in(request, user, remember=form.cleaned_data["remember"])
-    login_success_record(user=user, ip_address=ip)
+    login_success_record(user=user, ip_address=ip, failures_on_record=check.failures_on_record)
     return complete_after_sign_in(request, next_url) or redirect(next_url)
 
 

@@ -9,25 +9,33 @@ are still those kept. A rotated secret, a disabled or a deleted client takes eff
 every process. Kept instances are read-only for the protocol code.
 """
 
+from functools import cache
+
 from oauth2_provider.models import get_application_model
 
 _KEPT: dict[str, object] = {}
 _LIMIT = 5000
 
 
+@cache
+def _revisions():
+    """What the check reads of a client: three columns, by the unique client_id (no ordering)."""
+    return get_application_model().objects.order_by().values_list("pk", "revision", "is_active")
+
+
 def get_client(client_id):
     """The client with this ID (enabled or not), or None."""
     if not isinstance(client_id, str) or not client_id or len(client_id) > 255 or "\x00" in client_id:
         return None
-    model = get_application_model()
-    current = model.objects.filter(client_id=client_id).values_list("pk", "revision", "is_active").first()
-    if current is None:
+    found = list(_revisions().filter(client_id=client_id))
+    if not found:
         _KEPT.pop(client_id, None)
         return None
+    current = found[0]
     kept = _KEPT.get(client_id)
     if kept is not None and (kept.pk, kept.revision, kept.is_active) == current:
         return kept
-    client = model.objects.filter(pk=current[0]).first()
+    client = get_application_model().objects.filter(pk=current[0]).first()
     if client is None:
         return None
     if len(_KEPT) >= _LIMIT:

@@ -130,6 +130,17 @@ class CiamServer(
 
 
 class CiamOAuthLibCore(OAuthLibCore):
+    # The request headers oauthlib reads: client credentials, the content type, CORS's Origin.
+    # (The toolkit hands it a copy of every header, which oauthlib then copies again.)
+    HEADERS = {"HTTP_AUTHORIZATION": "Authorization", "CONTENT_TYPE": "Content-Type", "HTTP_ORIGIN": "Origin"}
+
+    def extract_headers(self, request):
+        headers = {}
+        for meta, name in self.HEADERS.items():
+            if meta in request.META:
+                headers[meta] = headers[name] = request.META[meta]
+        return headers
+
     def extract_body(self, request):
         # Every value of a repeated parameter, so that oauthlib refuses the duplicate.
         return [(key, value) for key, values in request.POST.lists() for value in values]

@@ -53,8 +53,13 @@ def token_subject(request) -> str:
     return request.client.client_id
 
 
+def audience(registered: list[str], client_id: str) -> list[str]:
+    """A token's `aud`: the client's registered audience, else the client itself."""
+    return list(registered) or [client_id]
+
+
 def token_audience(client) -> list[str]:
-    return list(client.audience) or [client.client_id]
+    return audience(client.audience, client.client_id)
 
 
 def generate_access_token(request) -> str:

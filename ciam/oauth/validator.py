@@ -10,7 +10,8 @@
   no challenge is refused (PKCE downgrade).
 - Tokens: stored as digests with their family (a replayed code or a reused refresh token
   revokes the family); refresh tokens only for clients allowed the `refresh_token` grant;
-  rotation under a row lock so that two concurrent uses of one refresh token cannot both succeed.
+  rotation by a conditional UPDATE, so that two concurrent uses of one refresh token cannot both
+  succeed; a client's own refresh lifetime honoured.
 - ID tokens signed with the database key (its `kid` in the header), lifetimes per client.
 - `prompt=none` no longer raises (the authorization decision answers login_required and
   consent_required, ciam.oauth.authorize).
@@ -33,6 +34,7 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from jwcrypto import jwt
 from oauth2_provider.models import set_token_value
@@ -149,14 +151,16 @@ def _save_person_tokens(token: dict, request, expires) -> None:
     family = getattr(request, "ciam_token_family", None)
     previous = getattr(request, "refresh_token_instance", None)
     if request.grant_type == "refresh_token" and previous is not None:
-        # Lock the presented refresh token: of concurrent uses of one, exactly one rotates it.
-        live = RefreshToken.objects.select_for_update().filter(pk=previous.pk, revoked__isnull=True).first()
-        if live is None:
+        # Rotation: the presented refresh token is revoked by one conditional UPDATE, so of
+        # concurrent uses of one token exactly one rotates it (the others find it revoked).
+        rotated = RefreshToken.objects.filter(pk=previous.pk, revoked__isnull=True).update(
+            revoked=timezone.now(), access_token=None
+        )
+        if not rotated:
             raise RefreshTokenReused(previous.token_family, request)
         family = previous.token_family
-        RefreshToken.objects.filter(pk=live.pk).update(revoked=timezone.now(), access_token=None)
-        if live.access_token_id is not None:
-            AccessToken.objects.filter(pk=live.access_token_id).delete()
+        if previous.access_token_id is not None:
+            AccessToken.objects.filter(pk=previous.access_token_id).delete()
     else:
         previous = None
     access = _access_token(token, request, expires, family=family, source=previous)
@@ -367,12 +371,35 @@ class CiamValidator(OAuth2Validator):
     # --- Refresh tokens -------------------------------------------------------------------
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+        """The presented refresh token: live, this client's, within its idle lifetime (the
+        client's own, else the deployment's, after its last access token expired).
+
+        One presented again after it was rotated or revoked is refused, and its whole family is
+        revoked (RFC 9700 §4.14.2: reuse means it leaked); there is no grace period.
+        """
+        if not isinstance(refresh_token, str) or not refresh_token:
             return False
-        rt = request.refresh_token_instance
+        rt = (
+            RefreshToken.objects.select_related("access_token", "user")
+            .filter(token_checksum=token_checksum(refresh_token))
+            .order_by(F("revoked").desc(nulls_first=True))  # a live row first, if any
+            .first()
+        )
+        if rt is None:
+            return False
+        if rt.revoked is not None:
+            RefreshToken.revoke_family(rt.token_family)
+            return False
+        if rt.access_token is None:
+            return False  # its access token was deleted out of band: nothing left to refresh
+        lifespan = client.refresh_token_lifespan or settings.CIAM_REFRESH_TOKEN_LIFESPAN
+        if rt.access_token.expires + timedelta(seconds=lifespan) <= timezone.now():
+            return False
+        request.user = rt.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = rt
         request.ciam_auth_context = rt.auth_context
-        lifespan = client.refresh_token_lifespan
-        return not (lifespan and rt.access_token.expires + timedelta(seconds=lifespan) <= timezone.now())
+        return rt.application_id == client.pk
 
     # --- Persistence ----------------------------------------------------------------------
 

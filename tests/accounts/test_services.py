@@ -4,6 +4,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from ciam.accounts.models import AccountLock
+from ciam.accounts.services import login_failure_record, sign_in_check
 from ciam.audit.models import AuditEvent
 from tests.helpers import PASSWORD
 
@@ -70,3 +71,12 @@ def test_a_success_resets_the_failure_count(user, settings):
     assert sign_in(DjangoClient()).status_code == 302
     for _ in range(settings.CIAM_LOGIN_MAX_FAILURES - 1):
         assert sign_in(DjangoClient(), password="wrong").status_code == 400
+
+
+def test_a_sign_in_from_no_known_address_is_judged_by_its_e_mail_alone(settings):
+    settings.CIAM_LOGIN_MAX_FAILURES = 2
+    assert sign_in_check(email="a@example.com", ip_address=None).throttle is None
+    login_failure_record(email="a@example.com", ip_address=None)
+    assert sign_in_check(email="a@example.com", ip_address=None).failures_on_record
+    assert login_failure_record(email="a@example.com", ip_address=None).reason == "account"
+    assert sign_in_check(email="a@example.com", ip_address=None).throttle.reason == "account"

@@ -54,6 +54,7 @@ PINNED = {
         "do_logout": "(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None)",
     },
     (CiamOAuthLibCore, OAuthLibCore): {
+        "extract_headers": "(self, request)",
         "extract_body": "(self, request)",
     },
 }
