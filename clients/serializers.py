@@ -211,9 +211,9 @@ class ClientSerializer(serializers.Serializer):
                 problems["client_id"] = ["The client ID cannot be changed."]
             elif self.instance is None and (problem := rules.client_id_problem(values["client_id"])):
                 problems["client_id"] = [problem]
-        if isinstance(values.get("client_secret"), str):
-            if problem := rules.supplied_secret_problem(values["client_secret"]):
-                problems["client_secret"] = [problem]
+        secret = values.get("client_secret")
+        if isinstance(secret, str) and (problem := rules.supplied_secret_problem(secret)):
+            problems["client_secret"] = [problem]
         try:
             rules.checked_client({**current, **fields})
         except DjangoValidationError as exc:

@@ -173,13 +173,25 @@ def address_throttle(ip_address: str | None) -> Throttle | None:
 
 def sign_in_check(*, email: str, ip_address: str | None) -> SignInCheck:
     """Whether a sign-in attempt for `email` from `ip_address` may be checked at all: not while
-    the e-mail is locked, nor while the address has failed too often."""
-    lock = _active_lock(normalize_email(email))
+    the e-mail is locked, nor while the address has failed too often; and whether failures of
+    the e-mail are on record (a success then clears them)."""
+    email = normalize_email(email)
+    lock = _active_lock(email)
     if lock is not None:
         return SignInCheck(
             throttle=Throttle(retry_after=throttle.seconds_until(lock.until), reason="account")
         )
-    return SignInCheck(throttle=address_throttle(ip_address))
+    # Both counts of the window in one query; the wait is worked out only for an address over it.
+    window_start = timezone.now() - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW)
+    counts = FailedAttempt.objects.filter(kind__in=_PER_ADDRESS, at__gt=window_start).aggregate(
+        for_address=Count("pk", filter=Q(ip_address=ip_address)),
+        for_email=Count("pk", filter=Q(kind=SIGN_IN, key=email)),
+    )
+    over = bool(ip_address) and counts["for_address"] >= settings.CIAM_LOGIN_IP_MAX_FAILURES
+    return SignInCheck(
+        throttle=address_throttle(ip_address) if over else None,
+        failures_on_record=bool(counts["for_email"]),
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Writes of admin API tokens: create (shown once), revoke, and the record of their use."""
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -48,11 +49,17 @@ def admin_token_revoke(*, actor: Any, token: AdminToken) -> None:
         )
 
 
+# A token's last use is recorded to the minute: automation calling many times a second writes the
+# row once a minute, not on every call.
+LAST_USE_PRECISION = timedelta(minutes=1)
+
+
 def admin_token_authenticate(token: str) -> AdminToken | None:
-    """The live admin token with this value, or None; records its use."""
+    """The live admin token with this value, or None; records its use (to the minute)."""
     if not token or not token.startswith(ADMIN_TOKEN_PREFIX) or len(token) > 200:
         return None
     record = AdminToken.objects.filter(token_hash=_admin_token_hash(token), revoked_at__isnull=True).first()
-    if record is not None:
-        AdminToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if record is not None and (record.last_used_at is None or now - record.last_used_at >= LAST_USE_PRECISION):
+        AdminToken.objects.filter(pk=record.pk).update(last_used_at=now)
     return record

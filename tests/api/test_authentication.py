@@ -2,11 +2,14 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client as DjangoClient
+from django.utils import timezone
 
 from ciam.accounts.models import FailedAttempt
+from ciam.api.models import AdminToken
 from ciam.api.services import admin_token_create, admin_token_revoke
 from ciam.audit.models import AuditEvent
 from tests.helpers import cc
@@ -163,10 +166,6 @@ def test_a_failure_row_keeps_no_token_material(limit):
 
 
 def test_failures_older_than_the_window_are_forgotten(limit, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     old = timezone.now() - timedelta(seconds=settings.CIAM_LOGIN_FAILURE_WINDOW + 5)
     FailedAttempt.objects.bulk_create(
         [
@@ -176,3 +175,15 @@ def test_failures_older_than_the_window_are_forgotten(limit, settings):
     )
     real = admin_token_create(actor=None, name="ops")[1]
     assert get(real).status_code == 200
+
+
+def test_a_tokens_last_use_is_recorded_to_the_minute():
+    record, value = admin_token_create(actor=None, name="ops")
+    assert get(value).status_code == 200
+    first = AdminToken.objects.get(pk=record.pk).last_used_at
+    assert first is not None
+    assert get(value).status_code == 200  # a minute has not passed: the row is not written again
+    assert AdminToken.objects.get(pk=record.pk).last_used_at == first
+    AdminToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
+    assert get(value).status_code == 200
+    assert AdminToken.objects.get(pk=record.pk).last_used_at > first
