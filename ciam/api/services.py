@@ -59,7 +59,9 @@ def admin_token_authenticate(token: str) -> AdminToken | None:
     if not token or not token.startswith(ADMIN_TOKEN_PREFIX) or len(token) > 200:
         return None
     record = AdminToken.objects.filter(token_hash=_admin_token_hash(token), revoked_at__isnull=True).first()
+    if record is None:
+        return None
     now = timezone.now()
-    if record is not None and (record.last_used_at is None or now - record.last_used_at >= LAST_USE_PRECISION):
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USE_PRECISION:
         AdminToken.objects.filter(pk=record.pk).update(last_used_at=now)
     return record
