@@ -6,6 +6,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from ciam.accounts.models import User
+from ciam.api.services import admin_token_create
 from ciam.oauth import client_lookup, keys
 from ciam.oauth.views import discovery
 from clients.services import ClientWithSecret
@@ -81,6 +82,14 @@ def admin(db) -> User:
 
 
 @pytest.fixture
+def console(admin) -> DjangoClient:
+    """A Django test client signed in as `admin`."""
+    web = DjangoClient()
+    web.force_login(admin)
+    return web
+
+
+@pytest.fixture
 def browser(user) -> DjangoClient:
     """A Django test client signed in as `user`."""
     web = DjangoClient()
@@ -139,3 +148,15 @@ def live_issuer(live_server, settings):
     settings.CIAM_ISSUER = live_server.url
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
     return live_server.url
+
+
+@pytest.fixture
+def admin_bearer(db) -> str:
+    """An Authorization header value with a fresh admin API token."""
+    return f"Bearer {admin_token_create(actor=None, name='tests')[1]}"
+
+
+@pytest.fixture
+def api(admin_bearer) -> DjangoClient:
+    """A test client authenticated to the admin API."""
+    return DjangoClient(HTTP_AUTHORIZATION=admin_bearer)

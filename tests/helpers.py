@@ -4,6 +4,7 @@ the browser's callback. Tests import them from here; fixtures are in conftest.py
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -510,3 +512,47 @@ def shot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def call(web, method, path, body=None, **extra):
+    """One admin-API call with a JSON body (none for GET and DELETE)."""
+    if body is None or method in ("get", "delete"):
+        return getattr(web, method)(path, **extra)
+    return getattr(web, method)(path, json.dumps(body), content_type="application/json", **extra)
+
+
+def admin_endpoints(client_id="c-x", identity=None):
+    """(method, path) of every admin API endpoint."""
+    identity = identity or uuid.uuid4()
+    return [
+        ("get", "/admin/clients"),
+        ("post", "/admin/clients"),
+        ("get", f"/admin/clients/{client_id}"),
+        ("put", f"/admin/clients/{client_id}"),
+        ("patch", f"/admin/clients/{client_id}"),
+        ("delete", f"/admin/clients/{client_id}"),
+        ("post", f"/admin/clients/{client_id}/secret"),
+        ("post", "/admin/oauth2/introspect"),
+        ("delete", f"/admin/oauth2/tokens?client_id={client_id}"),
+        ("get", "/admin/oauth2/auth/sessions/consent?subject=x"),
+        ("delete", "/admin/oauth2/auth/sessions/consent?subject=x&all=true"),
+        ("get", "/admin/keys/hydra.openid.id-token"),
+        ("post", "/admin/keys/hydra.openid.id-token"),
+        ("get", "/admin/identities"),
+        ("post", "/admin/identities"),
+        ("get", f"/admin/identities/{identity}"),
+        ("patch", f"/admin/identities/{identity}"),
+        ("delete", f"/admin/identities/{identity}"),
+        ("get", "/admin/version"),
+        ("get", "/admin/openapi.json"),
+    ]
+
+
+def introspect(client_result, token, **extra):
+    """POST /oauth2/introspect authenticated as `client_result` (a ClientWithSecret)."""
+    return form_post(
+        DjangoClient(),
+        "/oauth2/introspect",
+        {"token": token, **extra},
+        HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret),
+    )

@@ -3,27 +3,10 @@
 import json
 
 import pytest
-from django.test import Client as DjangoClient
 
-from ciam.api.services import admin_token_create
+from tests.helpers import call
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def token(db):
-    return admin_token_create(actor=None, name="api tests")[1]
-
-
-@pytest.fixture
-def api(token):
-    return DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def call(web, method, path, body=None, **extra):
-    if body is None or method in ("get", "delete"):
-        return getattr(web, method)(path, **extra)
-    return getattr(web, method)(path, json.dumps(body), content_type="application/json", **extra)
 
 
 def test_identities_crud_never_returns_a_password_or_hash(api):

@@ -24,18 +24,6 @@ def register(web, email="new@example.com", password="a sturdy passphrase 9", con
     )
 
 
-@pytest.fixture
-def admin(db):
-    return User.objects.create_user(email="root@example.com", password=PASSWORD, is_staff=True)
-
-
-@pytest.fixture
-def console(admin):
-    web = DjangoClient()
-    web.force_login(admin)
-    return web
-
-
 def test_the_login_page_has_the_contracted_fields(db):
     page = DjangoClient().get("/login")
     html = page.content.decode()

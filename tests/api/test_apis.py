@@ -2,76 +2,15 @@
 authentication, bad input."""
 
 import json
-import uuid
 
 import pytest
 from django.test import Client as DjangoClient
 
 from ciam.accounts.models import User
-from ciam.api.services import admin_token_create
 from clients.models import Client
-from tests.helpers import basic, cc, form_post
+from tests.helpers import admin_endpoints, call, cc, form_post
 
 pytestmark = pytest.mark.django_db
-
-
-def introspect(client_result, token, **extra):
-    return form_post(
-        DjangoClient(),
-        "/oauth2/introspect",
-        {"token": token, **extra},
-        HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret),
-    )
-
-
-@pytest.fixture
-def admin_bearer(db):
-    from ciam.api.services import admin_token_create
-
-    _, token = admin_token_create(actor=None, name="tests")
-    return f"Bearer {token}"
-
-
-@pytest.fixture
-def token(db):
-    return admin_token_create(actor=None, name="api tests")[1]
-
-
-@pytest.fixture
-def api(token):
-    return DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def endpoints(client_id="c-x", identity=None):
-    identity = identity or uuid.uuid4()
-    return [
-        ("get", "/admin/clients"),
-        ("post", "/admin/clients"),
-        ("get", f"/admin/clients/{client_id}"),
-        ("put", f"/admin/clients/{client_id}"),
-        ("patch", f"/admin/clients/{client_id}"),
-        ("delete", f"/admin/clients/{client_id}"),
-        ("post", f"/admin/clients/{client_id}/secret"),
-        ("post", "/admin/oauth2/introspect"),
-        ("delete", f"/admin/oauth2/tokens?client_id={client_id}"),
-        ("get", "/admin/oauth2/auth/sessions/consent?subject=x"),
-        ("delete", "/admin/oauth2/auth/sessions/consent?subject=x&all=true"),
-        ("get", "/admin/keys/hydra.openid.id-token"),
-        ("post", "/admin/keys/hydra.openid.id-token"),
-        ("get", "/admin/identities"),
-        ("post", "/admin/identities"),
-        ("get", f"/admin/identities/{identity}"),
-        ("patch", f"/admin/identities/{identity}"),
-        ("delete", f"/admin/identities/{identity}"),
-        ("get", "/admin/version"),
-        ("get", "/admin/openapi.json"),
-    ]
-
-
-def call(web, method, path, body=None, **extra):
-    if body is None or method in ("get", "delete"):
-        return getattr(web, method)(path, **extra)
-    return getattr(web, method)(path, json.dumps(body), content_type="application/json", **extra)
 
 
 def test_admin_introspection_needs_an_admin_token(admin_bearer, m2m_client):
@@ -107,7 +46,7 @@ def test_admin_introspection_checks_required_scopes(admin_bearer, m2m_client):
 
 def test_every_admin_endpoint_answers_401_without_a_token(m2m_client):
     before = (Client.objects.count(), User.objects.count())
-    for method, path in endpoints(m2m_client.client.client_id):
+    for method, path in admin_endpoints(m2m_client.client.client_id):
         response = call(DjangoClient(), method, path, {})
         assert response.status_code == 401, (method, path, response.status_code)
         assert response["WWW-Authenticate"].startswith("Bearer"), (method, path)

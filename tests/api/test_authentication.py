@@ -1,7 +1,5 @@
 """ciam.api.authentication: who may call the admin API, and guessing its tokens is throttled per address."""
 
-import json
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,51 +10,9 @@ from ciam.accounts.models import FailedAttempt
 from ciam.api.models import AdminToken
 from ciam.api.services import admin_token_create, admin_token_revoke
 from ciam.audit.models import AuditEvent
-from tests.helpers import cc
+from tests.helpers import admin_endpoints, call, cc
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def token(db):
-    return admin_token_create(actor=None, name="api tests")[1]
-
-
-@pytest.fixture
-def api(token):
-    return DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def endpoints(client_id="c-x", identity=None):
-    identity = identity or uuid.uuid4()
-    return [
-        ("get", "/admin/clients"),
-        ("post", "/admin/clients"),
-        ("get", f"/admin/clients/{client_id}"),
-        ("put", f"/admin/clients/{client_id}"),
-        ("patch", f"/admin/clients/{client_id}"),
-        ("delete", f"/admin/clients/{client_id}"),
-        ("post", f"/admin/clients/{client_id}/secret"),
-        ("post", "/admin/oauth2/introspect"),
-        ("delete", f"/admin/oauth2/tokens?client_id={client_id}"),
-        ("get", "/admin/oauth2/auth/sessions/consent?subject=x"),
-        ("delete", "/admin/oauth2/auth/sessions/consent?subject=x&all=true"),
-        ("get", "/admin/keys/hydra.openid.id-token"),
-        ("post", "/admin/keys/hydra.openid.id-token"),
-        ("get", "/admin/identities"),
-        ("post", "/admin/identities"),
-        ("get", f"/admin/identities/{identity}"),
-        ("patch", f"/admin/identities/{identity}"),
-        ("delete", f"/admin/identities/{identity}"),
-        ("get", "/admin/version"),
-        ("get", "/admin/openapi.json"),
-    ]
-
-
-def call(web, method, path, body=None, **extra):
-    if body is None or method in ("get", "delete"):
-        return getattr(web, method)(path, **extra)
-    return getattr(web, method)(path, json.dumps(body), content_type="application/json", **extra)
 
 
 @pytest.fixture
@@ -71,7 +27,7 @@ def get(token, ip="203.0.113.5"):
 
 @pytest.mark.parametrize("header", ["Bearer ciam_pat_" + "x" * 43, "Bearer garbage", "Basic YTpi", "Bearer "])
 def test_a_wrong_token_is_401(m2m_client, header):
-    for method, path in endpoints(m2m_client.client.client_id)[:3]:
+    for method, path in admin_endpoints(m2m_client.client.client_id)[:3]:
         assert call(DjangoClient(HTTP_AUTHORIZATION=header), method, path).status_code == 401
 
 
@@ -80,7 +36,7 @@ def test_a_revoked_admin_token_is_401(db):
     web = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert web.get("/admin/clients").status_code == 200
     admin_token_revoke(actor=None, token=record)
-    for method, path in endpoints():
+    for method, path in admin_endpoints():
         assert call(web, method, path, {}).status_code == 401, (method, path)
 
 

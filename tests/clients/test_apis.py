@@ -1,32 +1,12 @@
 """The admin API for clients (clients.apis), Hydra's dialect."""
 
-import json
-
 import pytest
-from django.test import Client as DjangoClient
 
-from ciam.api.services import admin_token_create
 from clients.models import Client
 from clients.services import client_create
-from tests.helpers import cc
+from tests.helpers import call, cc
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def token(db):
-    return admin_token_create(actor=None, name="api tests")[1]
-
-
-@pytest.fixture
-def api(token):
-    return DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def call(web, method, path, body=None, **extra):
-    if body is None or method in ("get", "delete"):
-        return getattr(web, method)(path, **extra)
-    return getattr(web, method)(path, json.dumps(body), content_type="application/json", **extra)
 
 
 FIELDS = {

@@ -3,29 +3,15 @@
 import re
 
 import pytest
-from django.test import Client as DjangoClient
 from django.urls import reverse
 
-from ciam.accounts.models import User
 from ciam.audit.models import AuditEvent
 from ciam.oauth.models import AccessToken
 from clients.models import Client
 from consent.models import Consent
-from tests.helpers import PASSWORD, cc
+from tests.helpers import cc
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin(db):
-    return User.objects.create_user(email="root@example.com", password=PASSWORD, is_staff=True)
-
-
-@pytest.fixture
-def console(admin):
-    web = DjangoClient()
-    web.force_login(admin)
-    return web
 
 
 PUBLIC_FORM = {
@@ -52,7 +38,7 @@ def test_creating_a_public_client_from_the_console(console):
     page = console.get(response["Location"]).content.decode()
     assert client.client_id in page and "Save this client secret" not in page
     assert AuditEvent.objects.filter(
-        event="client.created", client_id=client.client_id, actor__email="root@example.com"
+        event="client.created", client_id=client.client_id, actor__email="admin@example.com"
     ).exists()
 
 

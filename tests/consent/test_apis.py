@@ -1,22 +1,10 @@
 """The admin API for consent sessions (consent.apis)."""
 
 import pytest
-from django.test import Client as DjangoClient
 
-from ciam.api.services import admin_token_create
 from consent.models import Consent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def token(db):
-    return admin_token_create(actor=None, name="api tests")[1]
-
-
-@pytest.fixture
-def api(token):
-    return DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def test_consent_session_deletion_needs_a_valid_combination(api, user):

@@ -7,7 +7,7 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from ciam.oauth.models import AccessToken
-from tests.helpers import basic, cc, form_post, tokens_for
+from tests.helpers import basic, cc, form_post, introspect, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +25,6 @@ HYDRA_FIELDS = {
     "token_type",
     "token_use",
 }
-
-
-def introspect(client_result, token, **extra):
-    return form_post(
-        DjangoClient(),
-        "/oauth2/introspect",
-        {"token": token, **extra},
-        HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret),
-    )
 
 
 def test_a_resource_server_introspects_any_live_token_with_hydras_fields(

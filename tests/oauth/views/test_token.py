@@ -6,18 +6,9 @@ from django.utils import timezone
 
 from ciam.oauth.models import AccessToken
 from clients.services import client_update
-from tests.helpers import basic, cc, form_post, tokens_for
+from tests.helpers import basic, cc, form_post, introspect, tokens_for
 
 pytestmark = pytest.mark.django_db
-
-
-def introspect(client_result, token, **extra):
-    return form_post(
-        DjangoClient(),
-        "/oauth2/introspect",
-        {"token": token, **extra},
-        HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret),
-    )
 
 
 def test_client_credentials_issues_an_opaque_prefixed_access_token(m2m_client):
