@@ -3,6 +3,8 @@
 import pytest
 from django.test import Client as DjangoClient
 
+from ciam import health
+
 pytestmark = pytest.mark.django_db
 
 
@@ -20,8 +22,6 @@ def test_ready_checks_the_database_and_migrations():
 
 def test_ready_is_503_when_a_migration_is_not_applied(monkeypatch):
     from django.db.migrations.recorder import MigrationRecorder
-
-    from ciam import health
 
     monkeypatch.setattr(health, "_migrations_applied", False)
     MigrationRecorder.Migration.objects.filter(app="audit").delete()  # as if never applied

@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import check_password, identify_hasher, make_pa
 
 from ciam.accounts.hashers import GeneratedSecretHasher, PasswordArgon2Hasher
 from ciam.accounts.models import User
+from ciam.settings import PASSWORD_HASHERS
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,6 @@ SALT = b"ciam-known-salt!"  # 16 bytes, as libsodium takes
 
 @pytest.fixture
 def production_hashers(settings):
-    from ciam.settings import PASSWORD_HASHERS
 
     settings.PASSWORD_HASHERS = PASSWORD_HASHERS  # the production list, not the tests' fast one
 

@@ -1,7 +1,10 @@
 """ciam.accounts.services: the rules of signing in (throttling, lockout) and the writes to identities."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client as DjangoClient
+from django.utils import timezone
 
 from ciam.accounts.models import AccountLock
 from ciam.accounts.services import login_failure_record, sign_in_check
@@ -33,9 +36,6 @@ def test_five_failures_lock_the_account_for_a_while(user, settings):
 
 
 def test_the_lock_expires(user, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     for _ in range(settings.CIAM_LOGIN_MAX_FAILURES):
         sign_in(DjangoClient(), password="wrong")

@@ -1,6 +1,7 @@
 """ciam.accounts.sessions: Django's database sessions, each row with the person it signs in."""
 
 import pytest
+from django.conf import settings
 from django.test import Client as DjangoClient
 
 from ciam.accounts.services import user_delete, user_lock, user_set_active
@@ -11,7 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_is_the_session_engine():
-    from django.conf import settings
 
     assert settings.SESSION_ENGINE == "ciam.accounts.sessions"
     assert SessionStore.get_model_class() is Session

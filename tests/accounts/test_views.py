@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from ciam.accounts.models import User
 from ciam.audit.models import AuditEvent
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,6 @@ def test_an_administrator_cannot_lock_deactivate_or_delete_themself(console, adm
 
 
 def test_the_user_page_shows_apps_tokens_and_recent_logins(console, flow, public_client, user):
-    from tests.helpers import tokens_for
 
     DjangoClient().post("/login", {"email": user.email, "password": "wrong"})
     tokens_for(flow, public_client.client)

@@ -10,7 +10,7 @@ from ciam.accounts.models import FailedAttempt
 from ciam.api.models import AdminToken
 from ciam.api.services import admin_token_create, admin_token_revoke
 from ciam.audit.models import AuditEvent
-from tests.helpers import admin_endpoints, call, cc
+from tests.helpers import admin_endpoints, call, cc, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,6 @@ def test_an_m2m_client_with_the_ciam_admin_scope_may_administer(make_client):
 
 
 def test_a_persons_token_with_ciam_admin_is_not_an_admin_credential(flow, make_client):
-    from tests.helpers import tokens_for
 
     app = make_client(
         client_name="app",

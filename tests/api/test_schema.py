@@ -4,11 +4,14 @@ the API (schemathesis)."""
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client as DjangoClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from ciam.api.services import admin_token_create
+from ciam.wsgi import application
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +55,6 @@ def document(admin_header):
 
 @pytest.fixture
 def wsgi_schema(document, admin_header):
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    from ciam.wsgi import application
 
     schema = schemathesis.openapi.from_dict(document)
     schema.app = application

@@ -4,7 +4,7 @@ import pytest
 
 from clients.models import Client
 from clients.services import client_create
-from tests.helpers import call, cc
+from tests.helpers import call, cc, refresh, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +150,6 @@ def test_paging_parameters_are_checked(api):
 
 
 def test_deleting_a_clients_tokens_revokes_access_and_refresh_tokens(api, flow, public_client):
-    from tests.helpers import refresh, tokens_for
 
     tokens = tokens_for(flow, public_client.client)
     assert api.delete(f"/admin/oauth2/tokens?client_id={public_client.client.client_id}").status_code == 204

@@ -9,7 +9,7 @@ from ciam.audit.models import AuditEvent
 from ciam.oauth.models import AccessToken
 from clients.models import Client
 from consent.models import Consent
-from tests.helpers import cc
+from tests.helpers import cc, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,6 @@ def test_rotating_disabling_and_deleting_a_client(console, m2m_client):
 
 
 def test_the_clients_tokens_and_consents_are_listed_and_revocable(console, flow, public_client, user):
-    from tests.helpers import tokens_for
 
     tokens_for(flow, public_client.client)
     client_id = public_client.client.client_id

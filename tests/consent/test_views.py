@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client as DjangoClient
 
+from ciam.accounts.models import User
 from ciam.audit.models import AuditEvent
 from ciam.oauth.introspection import introspect
 from ciam.oauth.models import AccessToken
@@ -62,7 +63,6 @@ def test_a_consent_challenge_cannot_be_used_twice(flow, public_client):
 
 @pytest.mark.security("consent-csrf")
 def test_a_consent_challenge_is_bound_to_the_session_that_made_it(flow, public_client, make_client):
-    from ciam.accounts.models import User
 
     _, challenge = pkce_pair()
     response = flow.authorize(public_client.client.client_id, challenge=challenge)
@@ -164,7 +164,6 @@ def test_the_consent_page_carries_the_clients_branding(user, make_client):
 
 
 def test_connected_apps_lists_grants_and_revoking_one_ends_its_tokens(user, public_client):
-    from tests.helpers import exchange, pkce_pair, query_of
 
     web = signed_in(user)
     verifier, challenge = pkce_pair()

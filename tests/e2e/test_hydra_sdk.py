@@ -11,7 +11,7 @@ from ory_hydra_client.api.o_auth2_api import OAuth2Api
 
 from ciam.api.services import admin_token_create
 from clients.services import client_create
-from tests.helpers import live_m2m_token
+from tests.helpers import live_m2m_token, tokens_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,7 +109,6 @@ def test_the_sdk_reports_validation_errors_naming_the_field(sdk):
 
 
 def test_the_sdk_introspects_and_lists_and_revokes_consent_sessions(sdk, live_issuer, flow, user):
-    from tests.helpers import tokens_for
 
     app = client_create(
         client_name="App",

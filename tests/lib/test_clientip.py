@@ -6,6 +6,7 @@ from django.test import RequestFactory
 
 from ciam.accounts.models import FailedAttempt
 from ciam.lib.clientip import client_ip
+from tests.helpers import PASSWORD
 
 
 def ip(remote, forwarded=None):
@@ -65,7 +66,6 @@ def test_the_sign_in_throttle_counts_per_forwarded_address(settings, user):
     answer = attacker.post("/login", {"email": "nobody9@example.com", "password": "guess"})
     assert answer.status_code == 429
     someone_else = DjangoClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
-    from tests.helpers import PASSWORD
 
     answer = someone_else.post("/login", {"email": user.email, "password": PASSWORD})
     assert answer.status_code == 302

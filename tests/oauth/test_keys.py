@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.test import Client as DjangoClient
+from django.utils import timezone
 from jwcrypto import jwt
 
 from ciam.oauth.keys import current_signing_key, decrypt_private
@@ -38,7 +39,6 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(flow, p
 
 
 def test_a_retired_key_leaves_the_jwks_when_its_tokens_have_expired():
-    from django.utils import timezone
 
     old = current_signing_key().kid
     call_command("rotate_keys")

@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth import hashers
 from django.db import connection
 from django.test import Client as DjangoClient
+from django.test import Client as Web
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from jwcrypto import jwt
+from oauth2_provider.settings import oauth2_settings
 
 from ciam.accounts.authn import SESSION_KEY
 from ciam.lib.crypto import token_checksum
@@ -196,9 +198,6 @@ def test_a_code_issued_to_one_client_cannot_be_redeemed_by_another(flow, public_
 
 
 def test_an_expired_code_is_refused(flow, public_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     verifier, challenge = pkce_pair()
     code = flow.code(public_client.client.client_id, challenge=challenge)
@@ -220,7 +219,6 @@ def test_the_token_request_must_repeat_the_redirect_uri_exactly(flow, make_clien
 
 
 def test_codes_live_at_most_ten_minutes(settings):
-    from oauth2_provider.settings import oauth2_settings
 
     assert oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS <= 600
 
@@ -445,9 +443,6 @@ def test_the_id_token_carries_the_required_claims(flow, public_client, user, set
 
 
 def test_the_nonce_reaches_the_id_token(flow, public_client):
-    from django.test import Client as Web
-
-    from tests.helpers import exchange, pkce_pair
 
     verifier, challenge = pkce_pair()
     code = flow.code(public_client.client.client_id, challenge=challenge, extra={"nonce": "n-0S6_WzA2Mj"})
@@ -504,7 +499,6 @@ def test_malformed_client_authentication_is_invalid_client(m2m_client, authoriza
 
 
 def test_a_database_digest_is_not_accepted_as_a_code(flow, public_client):
-    from ciam.oauth.models import Grant
 
     verifier, challenge = pkce_pair()
     flow.code(public_client.client.client_id, challenge=challenge)
@@ -624,8 +618,6 @@ def test_auth_time_amr_acr_and_sid_reach_the_id_token_and_survive_refresh(user, 
     claims = json.loads(jwt.JWT(jwt=tokens["id_token"], key=jwks_set(), expected_type="JWS").claims)
     assert claims["auth_time"] == session_auth["auth_time"]
     assert claims["amr"] == ["pwd"] and claims["acr"] == "1" and claims["sid"] == session_auth["sid"]
-
-    from tests.helpers import form_post
 
     refreshed = form_post(
         DjangoClient(),

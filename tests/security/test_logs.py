@@ -18,6 +18,7 @@ from django.db import connection
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
+from ciam.api.services import admin_token_create
 from ciam.oauth.models import DeviceGrant
 from tests.helpers import (
     CALLBACK,
@@ -85,7 +86,6 @@ def _admin_api(token):
 
 
 def test_no_secret_or_token_is_logged_at_any_level(captured, capfd, user, make_client, settings):
-    from ciam.api.services import admin_token_create
 
     secrets: dict[str, str] = {"password": PASSWORD}
 

@@ -11,6 +11,7 @@ from django.urls import URLResolver, get_resolver
 from ciam import settings as production_settings
 from ciam.accounts import hashers
 from ciam.accounts.models import FailedAttempt, User
+from ciam.api.services import admin_token_create
 from consent.services import consent_grant
 from tests.helpers import PASSWORD
 
@@ -32,7 +33,6 @@ def _routes(patterns, prefix=""):
 @pytest.mark.security("clickjacking")
 def test_every_html_page_forbids_framing(admin_user_and_client, public_client, user):
     """Walks every URL the service routes (new pages are covered without editing this test)."""
-    from ciam.api.services import admin_token_create
 
     admin_web = admin_user_and_client
     record, _ = admin_token_create(actor=None, name="framing")

@@ -12,6 +12,7 @@ from jwcrypto import jwt
 
 from ciam.oauth.models import Grant
 from ciam.oauth.validator import CiamValidator
+from clients.services import client_set_active, client_update
 from consent.models import Consent
 from tests.helpers import (
     CALLBACK,
@@ -66,7 +67,6 @@ def test_an_unknown_client_gets_the_error_page(browser):
 
 
 def test_a_disabled_client_gets_the_error_page(browser, public_client):
-    from clients.services import client_update
 
     client_update(client=public_client.client)  # noop update is allowed
     public_client.client.__class__.objects.filter(pk=public_client.client.pk).update(is_active=False)
@@ -396,7 +396,6 @@ def test_anything_but_a_plain_request_is_left_to_the_authorization_endpoint(user
 
 
 def test_an_unknown_or_disabled_client_is_left_to_the_authorization_endpoint(user, public_client):
-    from clients.services import client_set_active
 
     _, challenge = pkce_pair()
     unknown = authorize_url("no-such-client", challenge)

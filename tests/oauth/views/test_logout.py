@@ -2,13 +2,12 @@
 
 import pytest
 
-from tests.helpers import query_of, signed_in
+from tests.helpers import confidential_tokens, query_of, signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client(flow, confidential_client):
-    from tests.helpers import confidential_tokens
 
     body = confidential_tokens(flow, confidential_client)
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client as DjangoClient
 
-from tests.helpers import cc, tokens_for
+from tests.helpers import cc, form_post, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,6 @@ def test_userinfo_releases_only_the_claims_of_granted_scopes(flow, public_client
     assert "name" not in claims and "given_name" not in claims
 
     full = tokens_for(flow, public_client.client, scope="openid profile email")
-    from tests.helpers import form_post
 
     claims = form_post(
         DjangoClient(), "/userinfo", {}, HTTP_AUTHORIZATION=f"Bearer {full['access_token']}"
