@@ -20,7 +20,7 @@ Only public methods of the toolkit's validator (and of oauthlib's RequestValidat
 overridden, and no private method of the toolkit is called: the toolkit's private helpers
 (`_load_application`, `_authenticate_basic_auth`, `_save_bearer_token`, `_create_access_token`,
 `_save_id_token`, `_get_key_for_token`...) are reached only from the public methods replaced
-here. tests/oauth/test_validator.py fails when the installed toolkit's signature of any
+here. tests/oauth/test_toolkit_hooks.py fails when the installed toolkit's signature of any
 overridden method changes, and when an override of a private method appears.
 """
 
