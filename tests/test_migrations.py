@@ -11,6 +11,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from ciam.accounts.models import AccountLock, FailedAttempt
+from ciam.accounts.sessions import Session, SessionStore
+from ciam.api.models import AdminToken
+
 BEFORE = [
     ("accounts", "0001_initial"),
     ("consent", "0001_initial"),
@@ -57,10 +61,6 @@ def test_an_upgrade_keeps_tokens_locks_failures_and_sessions():
     try:
         executor = MigrationExecutor(connection)
         _migrate(executor.loader.graph.leaf_nodes())
-
-        from ciam.accounts.models import AccountLock, FailedAttempt
-        from ciam.accounts.sessions import Session, SessionStore
-        from ciam.api.models import AdminToken
 
         token = AdminToken.objects.get()
         assert (token.name, token.token_hash) == ("ci", "h" * 64)

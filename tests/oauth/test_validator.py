@@ -88,14 +88,20 @@ def test_it_requires_pkce_for_confidential_clients_marked_so(browser, make_clien
     assert query_of(response["Location"])["error"] == "invalid_request"
 
 
-def test_it_allows_a_confidential_client_without_pkce_when_not_required(flow, make_client):
-    result = make_client(
+@pytest.fixture
+def without_pkce(make_client):
+    """A confidential client that does not require PKCE (secret in the body)."""
+    return make_client(
         client_name="c",
         redirect_uris=[CALLBACK],
         scope="openid",
         pkce_required=False,
         token_endpoint_auth_method="client_secret_post",
     )
+
+
+def test_it_allows_a_confidential_client_without_pkce_when_not_required(flow, without_pkce):
+    result = without_pkce
     code = flow.code(result.client.client_id, challenge=None)
     response = form_post(
         DjangoClient(),
@@ -134,15 +140,9 @@ def test_it_refuses_a_missing_verifier(flow, public_client):
 
 
 @pytest.mark.security("pkce-downgrade")
-def test_it_refuses_a_verifier_for_a_code_issued_without_challenge(flow, make_client):
+def test_it_refuses_a_verifier_for_a_code_issued_without_challenge(flow, without_pkce):
     # PKCE downgrade: the code had no challenge; a verifier must not be accepted as if it had.
-    result = make_client(
-        client_name="c",
-        redirect_uris=[CALLBACK],
-        scope="openid",
-        pkce_required=False,
-        token_endpoint_auth_method="client_secret_post",
-    )
+    result = without_pkce
     code = flow.code(result.client.client_id, challenge=None)
     verifier, _ = pkce_pair()
     response = form_post(

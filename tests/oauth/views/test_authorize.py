@@ -111,27 +111,27 @@ def test_prompt_none_with_a_session_but_no_consent_answers_consent_required(flow
     assert query_of(response["Location"])["error"] == "consent_required"
 
 
-def test_prompt_none_for_a_first_party_client_issues_a_code_without_a_page(flow, make_client):
-    client = make_client(
+@pytest.fixture
+def first_party(make_client):
+    """A public first-party client: its people are never asked for consent."""
+    return make_client(
         client_name="first",
         token_endpoint_auth_method="none",
         redirect_uris=[CALLBACK],
         scope="openid",
         skip_consent=True,
     ).client
+
+
+def test_prompt_none_for_a_first_party_client_issues_a_code_without_a_page(flow, first_party):
+    client = first_party
     _, challenge = pkce_pair()
     response = flow.authorize(client.client_id, challenge=challenge, extra={"prompt": "none"})
     assert "code" in query_of(response["Location"])
 
 
-def test_skip_consent_clients_never_show_the_consent_page(flow, make_client):
-    client = make_client(
-        client_name="first",
-        token_endpoint_auth_method="none",
-        redirect_uris=[CALLBACK],
-        scope="openid",
-        skip_consent=True,
-    ).client
+def test_skip_consent_clients_never_show_the_consent_page(flow, first_party):
+    client = first_party
     _, challenge = pkce_pair()
     response = flow.authorize(client.client_id, challenge=challenge)
     assert response["Location"].startswith(CALLBACK)
