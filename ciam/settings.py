@@ -225,6 +225,9 @@ CIAM_LOGIN_LOCKOUT = env_int("CIAM_LOGIN_LOCKOUT", 900, minimum=10)
 CIAM_LOGIN_IP_MAX_FAILURES = env_int("CIAM_LOGIN_IP_MAX_FAILURES", 20, minimum=1)
 # Refused admin API credentials per address within CIAM_LOGIN_FAILURE_WINDOW before 429s.
 CIAM_ADMIN_AUTH_MAX_FAILURES = env_int("CIAM_ADMIN_AUTH_MAX_FAILURES", 10, minimum=1)
+# Refused client authentications per client and address within CIAM_LOGIN_FAILURE_WINDOW before
+# 429s (a correct secret is always accepted).
+CIAM_CLIENT_AUTH_MAX_FAILURES = env_int("CIAM_CLIENT_AUTH_MAX_FAILURES", 10, minimum=1)
 # Whether people may create their own accounts at /registration.
 CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
 

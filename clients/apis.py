@@ -11,11 +11,12 @@ from ciam.api.pagination import paginate
 from ciam.api.views import AdminApiView
 from clients.models import Client
 from clients.rules import CLIENT_FIELDS
-from clients.serializers import ClientSerializer, JsonPatchOperationSerializer, client_json
+from clients.serializers import READ_ONLY, ClientSerializer, JsonPatchOperationSerializer, client_json
 from clients.services import (
     client_create,
     client_delete,
     client_secret_rotate,
+    client_set_active,
     client_tokens_revoke,
     client_update,
 )
@@ -27,6 +28,19 @@ def _valid(data, *, instance=None) -> ClientSerializer:
     body = ClientSerializer(instance=instance, data=data)
     body.is_valid(raise_exception=True)
     return body
+
+
+def _set_enabled(client: Client, body: ClientSerializer, who: dict) -> Client:
+    """Apply the body's `enabled`, if it says something new (audited as client.enabled/disabled)."""
+    enabled = body.validated_data.get("enabled")
+    if enabled is None or enabled == client.is_active:
+        return client
+    return client_set_active(client=client, active=enabled, **who)
+
+
+def _paths(operations: list[dict]) -> set[str]:
+    """The top-level fields a JSON Patch touches."""
+    return {op["path"].lstrip("/").split("/")[0] for op in operations}
 
 
 class ClientListApi(AdminApiView):
@@ -53,14 +67,16 @@ class ClientListApi(AdminApiView):
     )
     def post(self, request):
         body = _valid(request.data)
-        result = client_create(
-            client_id=body.validated_data.get("client_id"),
-            client_secret=body.validated_data.get("client_secret"),
-            **self.who(),
-            **body.service_fields(),
-        )
+        with transaction.atomic():
+            result = client_create(
+                client_id=body.validated_data.get("client_id"),
+                client_secret=body.validated_data.get("client_secret"),
+                **self.who(),
+                **body.service_fields(),
+            )
+            client = _set_enabled(result.client, body, self.who())
         return Response(
-            client_json(result.client, secret=result.client_secret),
+            client_json(client, secret=result.client_secret),
             status=status.HTTP_201_CREATED,
             headers={"Location": f"/admin/clients/{result.client.client_id}"},
         )
@@ -81,13 +97,15 @@ class ClientDetailApi(AdminApiView):
         """Replace the client: fields not sent return to their defaults; the secret is kept unless sent."""
         client = self._client(client_id)
         body = _valid(request.data, instance=client)
-        result = client_update(
-            client=client,
-            client_secret=body.validated_data.get("client_secret"),
-            **self.who(),
-            **{**CLIENT_FIELDS, **body.service_fields()},
-        )
-        return Response(client_json(result.client, secret=result.client_secret))
+        with transaction.atomic():
+            result = client_update(
+                client=client,
+                client_secret=body.validated_data.get("client_secret"),
+                **self.who(),
+                **{**CLIENT_FIELDS, **body.service_fields()},
+            )
+            client = _set_enabled(result.client, body, self.who())
+        return Response(client_json(client, secret=result.client_secret))
 
     @extend_schema(
         operation_id="patchOAuth2Client",
@@ -113,6 +131,11 @@ class ClientDetailApi(AdminApiView):
                 )
             if op["path"].rstrip("/") in {"/client_id", "/id"}:
                 raise serializers.ValidationError({"client_id": "The client ID cannot be changed."})
+        # A patch says what to change: one of a field that cannot change is refused, never
+        # answered 200 with nothing done (a PUT may echo them back; they are ignored there).
+        read_only = sorted(_paths(operations) & READ_ONLY)
+        if read_only:
+            raise serializers.ValidationError(dict.fromkeys(read_only, "Read-only: it cannot be changed."))
         # Read, patch and write under the row lock: two patches sent at once (each adding a
         # redirect URI, say) both land instead of the second overwriting the first.
         with transaction.atomic():
@@ -129,14 +152,18 @@ class ClientDetailApi(AdminApiView):
                 raise serializers.ValidationError({"": f"The patch cannot be applied: {exc}"}) from exc
             body = _valid(patched, instance=client)
             changed = {k: v for k, v in body.service_fields().items() if document.get(k) != v}
-            result = client_update(
-                client=client,
-                client_secret=body.validated_data.get("client_secret"),
-                expected_revision=client.revision,
-                **self.who(),
-                **changed,
-            )
-        return Response(client_json(result.client, secret=result.client_secret))
+            secret = body.validated_data.get("client_secret")
+            if changed or secret is not None or "enabled" not in _paths(operations):
+                result = client_update(
+                    client=client,
+                    client_secret=secret,
+                    expected_revision=client.revision,
+                    **self.who(),
+                    **changed,
+                )
+                client, secret = result.client, result.client_secret
+            client = _set_enabled(client, body, self.who())
+        return Response(client_json(client, secret=secret))
 
     @extend_schema(operation_id="deleteOAuth2Client", responses={204: None})
     def delete(self, request, client_id):

@@ -1,7 +1,31 @@
+import re
 from urllib.parse import urlsplit
 
 from django.db import models
 from oauth2_provider.models import AbstractApplication, ApplicationManager
+
+# An http URI on a loopback IP literal (RFC 8252 §7.3): the host, an optional port, the rest.
+_LOOPBACK_URI = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?][^#]*)?")
+
+
+def _without_loopback_port(uri: str) -> str | None:
+    """`uri` with its port removed, if it is an http URI on 127.0.0.1 or [::1] with a valid
+    port (or none); else None."""
+    match = _LOOPBACK_URI.fullmatch(uri)
+    if match is None or (match[2] is not None and not 0 < int(match[2]) < 65536):
+        return None
+    return f"http://{match[1]}{match[3] or ''}"
+
+
+def redirect_uri_matches(registered: str, presented: str) -> bool:
+    """Exact, case-sensitive string comparison (RFC 9700 §2.1), except that a registered
+    loopback URI (http on 127.0.0.1 or [::1]) matches on any port: a native app listens on
+    whichever port the system gives it (RFC 8252 §7.3). Only the port may differ: scheme, IP
+    literal, path and query stay exact; `localhost` gets no such latitude (RFC 8252 §8.3)."""
+    if registered == presented:
+        return True
+    portless = _without_loopback_port(registered)
+    return portless is not None and portless == _without_loopback_port(presented)
 
 
 class GrantType(models.TextChoices):
@@ -157,8 +181,10 @@ class Client(AbstractApplication):
         return self.is_public or self.pkce_required
 
     def redirect_uri_allowed(self, uri: str) -> bool:
-        """Exact, case-sensitive string match against the registered list (RFC 9700 §2.1)."""
-        return bool(uri) and uri in self.redirect_uri_list
+        """Against the registered list: exact, or a loopback URI on another port (redirect_uri_matches)."""
+        return bool(uri) and any(
+            redirect_uri_matches(registered, uri) for registered in self.redirect_uri_list
+        )
 
     def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
         return bool(uri) and uri in self.post_logout_redirect_uri_list

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ciam.lib.crypto import keyed_digest
 from ciam.lib.http import json_error, no_store
+from ciam.lib.jsonbody import JsonBodyError, parse_json
 from clients.models import Client
 from clients.rules import CLIENT_FIELDS
 from clients.serializers import ClientSerializer, client_json
@@ -73,11 +74,11 @@ def _metadata(request: HttpRequest, client: Client | None = None) -> dict | Json
     try:
         if len(request.body) > settings.CIAM_API_MAX_BODY:
             return json_error("invalid_client_metadata", "The body is too large.", status=413)
-        data = json.loads(request.body or b"null")
+        data = parse_json(request.body or b"null")
     except RequestDataTooBig:
         return json_error("invalid_client_metadata", "The body is too large.", status=413)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return json_error("invalid_client_metadata", "The body is not valid JSON.")
+    except JsonBodyError as exc:
+        return json_error("invalid_client_metadata", str(exc))
     if not isinstance(data, dict):
         return json_error("invalid_client_metadata", "The body must be a JSON object of client metadata.")
     refused = sorted(k for k in data if k not in OPEN_FIELDS | IGNORED)

@@ -19,7 +19,10 @@ from django.db import models
 from ciam.oauth.scopes import known_scopes
 from clients.models import AccessTokenStrategy, GrantType, ResponseType, TokenEndpointAuthMethod
 
-MIN_SUPPLIED_SECRET_LENGTH = 6
+# A secret a person chose: long enough that guessing it online is hopeless, even unthrottled
+# (Hydra's own floor, 6 characters, is not). Generated secrets carry 256 random bits.
+MIN_SUPPLIED_SECRET_LENGTH = 24
+MIN_SUPPLIED_SECRET_DISTINCT = 8
 MAX_URI_LENGTH = 2048
 MAX_URIS = 100
 MIN_LIFESPAN, MAX_LIFESPAN = 60, 10 * 365 * 24 * 3600
@@ -343,4 +346,9 @@ def supplied_secret_problem(secret: Any) -> str | None:
         )
     if len(secret) > 512:
         return "Must be at most 512 characters."
+    if len(set(secret)) < MIN_SUPPLIED_SECRET_DISTINCT:
+        return (
+            f"A chosen secret must use at least {MIN_SUPPLIED_SECRET_DISTINCT} different characters "
+            "(leave it out to have a strong one generated)."
+        )
     return None

@@ -47,7 +47,6 @@ READ_ONLY = frozenset(
         "registration_access_token",
         "registration_client_uri",
         "client_id_issued_at",
-        "enabled",
     }
 )
 # Hydra fields this server does not implement: accepted only when empty.
@@ -165,8 +164,12 @@ class ClientSerializer(serializers.Serializer):
     access_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Seconds.")
     refresh_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Idle seconds.")
     id_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Seconds.")
+    enabled = _optional(
+        StrictBooleanField,
+        help_text="false disables the client: no new tokens, and its tokens introspect as inactive "
+        "until it is enabled again (audited). Kept as it is when a PUT leaves it out.",
+    )
     # Output only (accepted in a body and ignored, as Hydra's SDKs send them back).
-    enabled = serializers.BooleanField(read_only=True)
     client_secret_expires_at = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)

@@ -41,6 +41,10 @@ def identity_json(user: User) -> dict:
     }
 
 
+# Fields of identity_json a body may echo back (accepted when unchanged, never written).
+READ_ONLY = frozenset({"id", "created_at", "updated_at", "last_login"})
+
+
 class IdentitySerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, max_length=254)
     password = serializers.CharField(required=False, write_only=True, max_length=1024, trim_whitespace=False)
@@ -53,7 +57,7 @@ class IdentitySerializer(serializers.Serializer):
     locked = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields) - {"id", "created_at", "updated_at", "last_login"}
+        unknown = set(self.initial_data) - set(self.fields) - READ_ONLY
         if unknown:
             raise serializers.ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
         return attrs
@@ -96,6 +100,8 @@ class IdentityListApi(AdminApiView):
             email=data["email"],
             password=data.get("password"),
             name=data.get("name", ""),
+            given_name=data.get("given_name", ""),
+            family_name=data.get("family_name", ""),
             is_staff=data.get("is_staff", False),
             email_verified=data.get("email_verified", False),
         )
@@ -117,6 +123,15 @@ class IdentityDetailApi(AdminApiView):
     def patch(self, request, identity_id):
         user = get_object_or_404(User, pk=identity_id)
         data = _validated(request.data, partial=True)
+        current = identity_json(user)
+        changed_read_only = sorted(
+            k for k in READ_ONLY if k in request.data and request.data[k] != current[k]
+        )
+        if changed_read_only:
+            # Echoed back unchanged they are ignored; a change is refused, never 200 with nothing done.
+            raise serializers.ValidationError(
+                dict.fromkeys(changed_read_only, "Read-only: it cannot be changed.")
+            )
         if "email" in data and data["email"].lower() != user.email:
             raise serializers.ValidationError({"email": "The e-mail address cannot be changed."})
         simple = {

@@ -93,7 +93,8 @@ class FailedAttempt(models.Model):
 
     The one mechanism behind every throttle: wrong passwords (per e-mail and per address),
     registrations for a taken address (per address), refused admin API credentials (per
-    address) and wrong device codes (per person). In the database, so every app process sees the
+    address), refused client authentication (per client and address) and wrong device codes
+    (per person). In the database, so every app process sees the
     same counts. No part of the secret that was tried is kept; the e-mail of a failed sign-in is
     kept whether or not an account exists, so a lockout reveals nothing.
     """
@@ -103,9 +104,11 @@ class FailedAttempt(models.Model):
         REGISTRATION = "registration", "Registration for a taken address"
         ADMIN_CREDENTIAL = "admin_credential", "Refused admin API credential"
         DEVICE_CODE = "device_code", "Wrong device code"
+        CLIENT_SECRET = "client_secret", "Refused client authentication"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    # What is being guessed at: the e-mail signed in as, the person typing device codes; or "".
+    # What is being guessed at: the e-mail signed in as, the client authenticating, the person
+    # typing device codes; or "".
     key = models.CharField(max_length=254, blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)

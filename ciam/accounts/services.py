@@ -52,6 +52,8 @@ def user_create(
     email: str,
     password: str | None = None,
     name: str = "",
+    given_name: str = "",
+    family_name: str = "",
     is_staff: bool = False,
     email_verified: bool = False,
 ) -> User:
@@ -59,7 +61,12 @@ def user_create(
     email = _clean_email(email)
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": ["An account with this e-mail address already exists."]})
-    candidate = User(email=email, name=name.strip()[:200])
+    names = {
+        "name": name.strip()[:200],
+        "given_name": given_name.strip()[:100],
+        "family_name": family_name.strip()[:100],
+    }
+    candidate = User(email=email, **names)
     if password:
         try:
             password_validation.validate_password(password, candidate)
@@ -68,7 +75,7 @@ def user_create(
     user = User.objects.create_user(
         email=email,
         password=password or None,
-        name=name.strip()[:200],
+        **names,
         is_staff=is_staff,
         email_verified=email_verified,
     )

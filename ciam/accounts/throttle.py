@@ -67,6 +67,16 @@ def retry_after(
     return seconds_until(boundary + timedelta(seconds=window))
 
 
+def refusal(
+    kind: str, *, limit: int, window: int, key: str | None = None, ip_address: str | None = None
+) -> int:
+    """Count one refused attempt, checked before it was refused (so a right one always passes):
+    the seconds its caller must now wait, if `limit` refusals were already in the window, else 0."""
+    wait = retry_after([kind], limit=limit, window=window, key=key, ip_address=ip_address)
+    record_failure(kind, key=key or "", ip_address=ip_address)
+    return wait
+
+
 def clear(kind: str, *, key: str) -> None:
     """Forget the refused attempts of `kind` for `key` (e.g. a sign-in that succeeded)."""
     FailedAttempt.objects.filter(kind=kind, key=key).delete()

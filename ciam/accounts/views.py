@@ -101,6 +101,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "GET":
         hint = request.GET.get("login_hint") or _query_param(next_url, "login_hint")
+        if not hint and request.user.is_authenticated:
+            hint = request.user.email  # asked to sign in again (prompt=login, max_age)
         form = LoginForm(initial={"email": hint[:254]})
         return render(request, "accounts/login.html", {**context, "form": form})
 

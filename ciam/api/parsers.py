@@ -1,7 +1,7 @@
-import io
-
 from django.conf import settings
 from rest_framework import exceptions, parsers
+
+from ciam.lib.jsonbody import JsonBodyError, parse_json
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -11,7 +11,8 @@ class RequestTooLarge(exceptions.APIException):
 
 
 class BoundedJSONParser(parsers.JSONParser):
-    """JSON bodies up to CIAM_API_MAX_BODY bytes; DRF's parser would read any size."""
+    """JSON bodies up to CIAM_API_MAX_BODY bytes (DRF's parser would read any size), read by
+    ciam.lib.jsonbody: no stack-deep nesting, no NaN, no NUL character anywhere."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
@@ -24,4 +25,7 @@ class BoundedJSONParser(parsers.JSONParser):
         data = stream.read(settings.CIAM_API_MAX_BODY + 1) if stream is not None else b""
         if len(data) > settings.CIAM_API_MAX_BODY:
             raise RequestTooLarge()
-        return super().parse(io.BytesIO(data), media_type, parser_context)
+        try:
+            return parse_json(data)
+        except JsonBodyError as exc:
+            raise exceptions.ParseError(str(exc)) from None

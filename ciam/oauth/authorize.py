@@ -14,8 +14,8 @@ sign-in; `id_token_hint` must name the signed-in person.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PROMPTS = frozenset({"none", "login", "consent", "select_account"})
-# The prompt values a new sign-in answers (ciam.oauth.views.authorize resumes without them).
+PROMPTS = ("none", "login", "consent", "select_account")  # discovery lists them, in this order
+# The prompt values a new sign-in answers.
 SIGN_IN_PROMPTS = frozenset({"login", "select_account"})
 # An id_token_hint that is not an ID token this server issued.
 INVALID_HINT = object()
@@ -54,8 +54,8 @@ class Person:
     subject: str
     email: str
     auth_time: int
-    # Signed in within this very request: satisfies any max_age, 0 included (a sign-in a second
-    # old would be "older than 0 seconds" by the time the browser came back).
+    # Signed in within this very request: satisfies prompt=login and any max_age, 0 included (a
+    # sign-in a second old would be "older than 0 seconds" by the time the browser came back).
     fresh: bool = False
 
 
@@ -132,8 +132,9 @@ def decide(
     silent = is_silent(params)
     if silent and len(prompt) > 1:
         return refuse("invalid_request", "prompt=none cannot be combined with other prompt values.")
-    if prompt - PROMPTS:
-        return refuse("invalid_request", f"Unsupported prompt value: {' '.join(sorted(prompt - PROMPTS))}.")
+    if prompt - set(PROMPTS):
+        unknown = " ".join(sorted(prompt - set(PROMPTS)))
+        return refuse("invalid_request", f"Unsupported prompt value: {unknown}.")
     max_age = None
     if params.get("max_age") not in (None, ""):
         try:
@@ -159,7 +160,7 @@ def decide(
         return refuse("login_required", "The user must sign in again.")
     if silent and login_hint and login_hint.lower() != person.email:
         return refuse("interaction_required", "Another account is signed in; the user must choose.")
-    if prompt & SIGN_IN_PROMPTS or too_old or wrong_person:
+    if (prompt & SIGN_IN_PROMPTS and not person.fresh) or too_old or wrong_person:
         return SignIn(login_hint, again=True)
 
     # 2. Has the person allowed this client these scopes?

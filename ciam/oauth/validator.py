@@ -15,6 +15,10 @@
 - ID tokens signed with the database key (its `kid` in the header), lifetimes per client.
 - `prompt=none` no longer raises (the authorization decision answers login_required and
   consent_required, ciam.oauth.authorize).
+- Every refusal says why: where oauthlib would raise its error without a description (an
+  unknown, used or expired code, a wrong verifier or redirect URI, a scope or grant the client
+  is not allowed, a refresh token that is not live), the hook raises that same error with one.
+  Raising oauthlib's errors from a validator hook is how oauthlib's own validators refuse.
 
 Only public methods of the toolkit's validator (and of oauthlib's RequestValidator) are
 overridden, and no private method of the toolkit is called: the toolkit's private helpers
@@ -26,6 +30,8 @@ overridden method changes, and when an override of a private method appears.
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import uuid
 from datetime import timedelta
@@ -73,7 +79,7 @@ class RefreshTokenReused(errors.InvalidGrantError):
 # --- Client authentication helpers -------------------------------------------------------------
 
 
-def _basic_credentials(request) -> tuple[str, str] | None:
+def basic_credentials(request) -> tuple[str, str] | None:
     """(client_id, secret) from an `Authorization: Basic` header, form-decoded (RFC 6749
     §2.3.1); None without one; _MALFORMED for credentials that cannot be decoded."""
     header = request.headers.get("Authorization") or ""
@@ -98,6 +104,13 @@ def _usable_client(client_id, request):
     client = get_client(client_id)
     request.client = client if client is not None and client.is_usable(request) else None
     return request.client
+
+
+def _verifier_matches(verifier: str, challenge: str) -> bool:
+    """RFC 7636 §4.6 with S256, the only method accepted (oauthlib checks it again)."""
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return hmac.compare_digest(computed, challenge)
 
 
 def _secret_matches(provided: str, stored: str) -> bool:
@@ -193,7 +206,7 @@ class CiamValidator(OAuth2Validator):
     # --- Client authentication ------------------------------------------------------------
 
     def client_authentication_required(self, request, *args, **kwargs) -> bool:
-        basic = _basic_credentials(request)
+        basic = basic_credentials(request)
         if basic is not None and (basic is _MALFORMED or basic[1]):
             return True  # a secret (or garbage) in the header: authentication must run
         if getattr(request, "client_secret", None):
@@ -207,7 +220,7 @@ class CiamValidator(OAuth2Validator):
         return True
 
     def authenticate_client(self, request, *args, **kwargs) -> bool:
-        basic = _basic_credentials(request)
+        basic = basic_credentials(request)
         body_secret = getattr(request, "client_secret", None)
         if basic is _MALFORMED or (basic is not None and body_secret):
             # RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
@@ -244,7 +257,19 @@ class CiamValidator(OAuth2Validator):
     # --- Per-client policy ----------------------------------------------------------------
 
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs) -> bool:
-        return grant_type in GRANT_TYPES and client.allows_grant_type(grant_type)
+        if grant_type in GRANT_TYPES and not client.allows_grant_type(grant_type):
+            raise errors.UnauthorizedClientError(
+                description=f"This client is not allowed the {grant_type} grant.", request=request
+            )
+        return grant_type in GRANT_TYPES
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
+        refused = sorted(set(scopes) - set(client.scopes))
+        if refused:
+            raise errors.InvalidScopeError(
+                description=f"Not allowed for this client: {' '.join(refused)}.", request=request
+            )
+        return True
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs) -> bool:
         # Only the authorization code flow: implicit and hybrid are refused (RFC 9700 §2.1.2).
@@ -309,7 +334,10 @@ class CiamValidator(OAuth2Validator):
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         grant = self._grant(code, request)
         if grant is None or grant.application_id != client.pk:
-            return False
+            # Another client's code is an unknown code to this one (nothing to learn from it).
+            raise errors.InvalidGrantError(
+                description="The authorization code is not valid for this client.", request=request
+            )
         family = uuid.uuid4()
         claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(
             redeemed_at=timezone.now(), token_family=family
@@ -318,12 +346,23 @@ class CiamValidator(OAuth2Validator):
             # A replayed code: revoke everything it issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
             grant.refresh_from_db(fields=["token_family"])
             RefreshToken.revoke_family(grant.token_family)
-            return False
+            raise errors.InvalidGrantError(
+                description="The authorization code has already been used; the tokens it issued are revoked.",
+                request=request,
+            )
         if grant.is_expired():
-            return False
-        if not grant.code_challenge and getattr(request, "code_verifier", None):
-            # A verifier for a code issued without a challenge: a PKCE downgrade attempt.
-            return False
+            raise errors.InvalidGrantError(description="The authorization code has expired.", request=request)
+        verifier = getattr(request, "code_verifier", None)
+        if not grant.code_challenge and verifier:
+            raise errors.InvalidGrantError(
+                description="A code_verifier was sent for a code issued without a code_challenge.",
+                request=request,
+            )
+        if grant.code_challenge and verifier and not _verifier_matches(verifier, grant.code_challenge):
+            raise errors.InvalidGrantError(
+                description="The code_verifier does not match the code_challenge (RFC 7636 §4.6).",
+                request=request,
+            )
         request.ciam_token_family = family
         request.ciam_auth_context = grant.auth_context
         request.scopes = grant.scope.split()
@@ -336,11 +375,13 @@ class CiamValidator(OAuth2Validator):
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs):
         grant = self._grant(code, request) if request is not None else None
-        return (
-            grant is not None
-            and grant.application_id == client.pk
-            and grant.redirect_uri_allowed(redirect_uri)
-        )
+        if grant is not None and not grant.redirect_uri_allowed(redirect_uri):
+            # RFC 6749 §5.2: invalid_grant (oauthlib's own error for this says invalid_request).
+            raise errors.InvalidGrantError(
+                description="redirect_uri is not the one the authorization request used (RFC 6749 §4.1.3).",
+                request=request,
+            )
+        return grant is not None and grant.application_id == client.pk
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
         # Already claimed atomically in validate_code; the row stays (redeemed) until it expires
@@ -377,8 +418,12 @@ class CiamValidator(OAuth2Validator):
         One presented again after it was rotated or revoked is refused, and its whole family is
         revoked (RFC 9700 §4.14.2: reuse means it leaked); there is no grace period.
         """
+
+        def refuse(description: str) -> errors.InvalidGrantError:
+            return errors.InvalidGrantError(description=description, request=request)
+
         if not isinstance(refresh_token, str) or not refresh_token:
-            return False
+            raise refuse("The refresh token is missing.")
         rt = (
             RefreshToken.objects.select_related("access_token", "user")
             .filter(token_checksum=token_checksum(refresh_token))
@@ -386,20 +431,22 @@ class CiamValidator(OAuth2Validator):
             .first()
         )
         if rt is None:
-            return False
+            raise refuse("The refresh token is not valid for this client.")
         if rt.revoked is not None:
             RefreshToken.revoke_family(rt.token_family)
-            return False
+            raise refuse("The refresh token was already used or revoked; its whole family is now revoked.")
+        if rt.application_id != client.pk:
+            raise refuse("The refresh token is not valid for this client.")
         if rt.access_token is None:
-            return False  # its access token was deleted out of band: nothing left to refresh
+            raise refuse("The refresh token is no longer valid.")  # its access token was deleted
         lifespan = client.refresh_token_lifespan or settings.CIAM_REFRESH_TOKEN_LIFESPAN
         if rt.access_token.expires + timedelta(seconds=lifespan) <= timezone.now():
-            return False
+            raise refuse("The refresh token has expired.")
         request.user = rt.user
         request.refresh_token = refresh_token
         request.refresh_token_instance = rt
         request.ciam_auth_context = rt.auth_context
-        return rt.application_id == client.pk
+        return True
 
     # --- Persistence ----------------------------------------------------------------------
 
@@ -428,8 +475,10 @@ class CiamValidator(OAuth2Validator):
         return settings.CIAM_ISSUER
 
     def get_additional_claims(self, request) -> dict:
+        """The person's claims (released by scope, oidc_claim_scope); an empty one is left out
+        (OIDC Core §5.1: a claim without a value is not sent, rather than sent empty)."""
         user = request.user
-        return {
+        claims = {
             "email": user.email,
             "email_verified": user.email_verified,
             "name": user.get_full_name(),
@@ -437,6 +486,7 @@ class CiamValidator(OAuth2Validator):
             "family_name": user.family_name,
             "updated_at": int(user.updated_at.timestamp()),
         }
+        return {claim: value for claim, value in claims.items() if value not in ("", None)}
 
     @staticmethod
     def _id_token_lifespan(request) -> int:

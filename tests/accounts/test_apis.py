@@ -3,8 +3,11 @@
 import json
 
 import pytest
+from django.test import Client as DjangoClient
+from jwcrypto import jwt
 
-from tests.helpers import call
+from ciam.accounts.models import User
+from tests.helpers import PASSWORD, Flow, call, jwks_set, signed_in, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +42,46 @@ def test_identities_crud_never_returns_a_password_or_hash(api):
     assert api.delete(identity).status_code == 204
     assert api.get(identity).status_code == 404
     assert api.get("/admin/identities/not-a-uuid").status_code == 404
+
+
+def _id_token_and_userinfo(person, public_client) -> tuple[dict, dict]:
+    body = tokens_for(Flow(signed_in(person)), public_client.client, scope="openid profile email")
+    claims = json.loads(jwt.JWT(jwt=body["id_token"], key=jwks_set()).claims)
+    userinfo = DjangoClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").json()
+    return claims, userinfo
+
+
+@pytest.mark.security("profile-claims-dropped")
+def test_given_and_family_names_given_on_create_reach_the_id_token_and_userinfo(api, public_client):
+    created = call(
+        api,
+        "post",
+        "/admin/identities",
+        {"email": "gf@example.com", "password": PASSWORD, "given_name": "Grace", "family_name": "Hopper"},
+    ).json()
+    assert (created["given_name"], created["family_name"]) == ("Grace", "Hopper")
+    person = User.objects.get(pk=created["id"])
+    for claims in _id_token_and_userinfo(person, public_client):
+        assert claims["given_name"] == "Grace" and claims["family_name"] == "Hopper"
+        assert claims["name"] == "Grace Hopper"
+
+
+@pytest.mark.security("profile-claims-dropped")
+def test_empty_claims_are_left_out_rather_than_sent_empty(api, public_client):
+    created = call(
+        api, "post", "/admin/identities", {"email": "plain@example.com", "password": PASSWORD}
+    ).json()
+    person = User.objects.get(pk=created["id"])
+    for claims in _id_token_and_userinfo(person, public_client):
+        assert "given_name" not in claims and "family_name" not in claims
+        assert all(value != "" for value in claims.values()), claims
+
+
+@pytest.mark.security("patch-silently-ignored")
+def test_an_identity_patch_of_a_read_only_field_is_a_400_naming_it(api, user):
+    path = f"/admin/identities/{user.pk}"
+    current = api.get(path).json()
+    refused = call(api, "patch", path, {"created_at": "2001-01-01T00:00:00Z"})
+    assert refused.status_code == 400 and "created_at" in refused.json()["error_description"]
+    # Echoed back unchanged (a read, edited, sent back), it is accepted.
+    assert call(api, "patch", path, {**current, "name": "Alice L."}).json()["name"] == "Alice L."

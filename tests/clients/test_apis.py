@@ -2,6 +2,7 @@
 
 import pytest
 
+from ciam.audit.models import AuditEvent
 from clients.models import Client
 from clients.services import client_create
 from tests.helpers import call, cc, refresh, tokens_for
@@ -54,10 +55,14 @@ def test_a_chosen_client_id_and_secret_are_accepted(api):
         api,
         "post",
         "/admin/clients",
-        {"client_id": "legacy-app", "client_secret": "legacy-secret", "grant_types": ["client_credentials"]},
+        {
+            "client_id": "legacy-app",
+            "client_secret": "legacy-secret-of-a-migrated-app",
+            "grant_types": ["client_credentials"],
+        },
     ).json()
-    assert body["client_id"] == "legacy-app" and body["client_secret"] == "legacy-secret"
-    assert cc("legacy-app", "legacy-secret").status_code == 200
+    assert body["client_id"] == "legacy-app" and body["client_secret"] == "legacy-secret-of-a-migrated-app"
+    assert cc("legacy-app", "legacy-secret-of-a-migrated-app").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -107,10 +112,13 @@ def test_put_replaces_the_client_and_keeps_the_secret_unless_sent(api):
     assert "client_secret" not in replaced
     assert cc(body["client_id"], body["client_secret"]).status_code == 200
     with_secret = call(
-        api, "put", path, {"grant_types": ["client_credentials"], "client_secret": "new-chosen-one"}
+        api,
+        "put",
+        path,
+        {"grant_types": ["client_credentials"], "client_secret": "a new chosen secret, long enough"},
     )
-    assert with_secret.json()["client_secret"] == "new-chosen-one"
-    assert cc(body["client_id"], "new-chosen-one").status_code == 200
+    assert with_secret.json()["client_secret"] == "a new chosen secret, long enough"
+    assert cc(body["client_id"], "a new chosen secret, long enough").status_code == 200
     moved = call(api, "put", path, {"client_id": "other-id", "grant_types": ["client_credentials"]})
     assert moved.status_code == 400 and "client_id" in moved.json()["error_description"]
 
@@ -156,3 +164,36 @@ def test_deleting_a_clients_tokens_revokes_access_and_refresh_tokens(api, flow, 
     assert refresh(public_client.client.client_id, tokens["refresh_token"]).status_code == 400
     assert api.delete("/admin/oauth2/tokens").status_code == 400
     assert api.delete("/admin/oauth2/tokens?client_id=c-nope").status_code == 404
+
+
+@pytest.mark.security("patch-silently-ignored")
+def test_enabled_is_writable_through_patch_put_and_create_and_audited(api, m2m_client):
+    client_id, secret = m2m_client.client.client_id, m2m_client.client_secret
+    path = f"/admin/clients/{client_id}"
+    disabled = call(api, "patch", path, [{"op": "replace", "path": "/enabled", "value": False}])
+    assert disabled.status_code == 200 and disabled.json()["enabled"] is False
+    assert cc(client_id, secret).status_code == 401
+    assert AuditEvent.objects.filter(event="client.disabled", client_id=client_id).count() == 1
+    assert not AuditEvent.objects.filter(event="client.updated", client_id=client_id).exists()
+    # A PUT that leaves `enabled` out keeps it; one that says true enables the client again.
+    kept = call(api, "put", path, {"grant_types": ["client_credentials"], "scope": "email"}).json()
+    assert kept["enabled"] is False
+    enabled = call(
+        api, "put", path, {"grant_types": ["client_credentials"], "scope": "email", "enabled": True}
+    )
+    assert enabled.json()["enabled"] is True and cc(client_id, secret).status_code == 200
+    assert AuditEvent.objects.filter(event="client.enabled", client_id=client_id).count() == 1
+    created = call(api, "post", "/admin/clients", {"grant_types": ["client_credentials"], "enabled": False})
+    assert created.status_code == 201 and created.json()["enabled"] is False
+    assert Client.objects.get(client_id=created.json()["client_id"]).is_active is False
+    assert call(api, "patch", path, [{"op": "replace", "path": "/enabled", "value": "no"}]).status_code == 400
+
+
+@pytest.mark.security("patch-silently-ignored")
+@pytest.mark.parametrize("field", ["created_at", "updated_at", "client_secret_expires_at"])
+def test_a_patch_of_a_read_only_field_is_a_400_naming_it(api, m2m_client, field):
+    path = f"/admin/clients/{m2m_client.client.client_id}"
+    before = api.get(path).json()
+    response = call(api, "patch", path, [{"op": "replace", "path": f"/{field}", "value": 1}])
+    assert response.status_code == 400 and field in response.json()["error_description"]
+    assert api.get(path).json() == before

@@ -46,7 +46,9 @@ def test_what_hydra_s_sdks_send_back_is_accepted_and_ignored(m2m_client):
     echoed = client_json(m2m_client.client)
     body = ClientSerializer(instance=m2m_client.client, data=echoed)
     assert body.is_valid(), body.errors
-    assert "enabled" not in body.validated_data and "created_at" not in body.validated_data
+    assert "created_at" not in body.validated_data and "client_secret_expires_at" not in body.validated_data
+    # `enabled` is writable; echoed back unchanged, it changes nothing.
+    assert body.validated_data["enabled"] is m2m_client.client.is_active
 
 
 def test_every_problem_is_reported_at_once():

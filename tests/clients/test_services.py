@@ -69,9 +69,10 @@ def test_a_public_client_has_no_secret_and_always_pkce():
     refused("client_secret", token_endpoint_auth_method="none", redirect_uris=[CB], client_secret="abcdefgh")
 
 
-def test_a_chosen_secret_must_be_six_characters_and_gets_a_slow_hash():
-    refused("client_secret", grant_types=["client_credentials"], client_secret="short")
-    result = client_create(grant_types=["client_credentials"], client_secret="sixsix")
+def test_a_chosen_secret_must_be_long_and_varied_and_gets_a_slow_hash():
+    refused("client_secret", grant_types=["client_credentials"], client_secret="sixsix")
+    refused("client_secret", grant_types=["client_credentials"], client_secret="abcabcabcabcabcabcabcabc")
+    result = client_create(grant_types=["client_credentials"], client_secret="a chosen one, 24 or more")
     assert result.client.client_secret.startswith("argon2$")
     assert result.client.secret_kind == "supplied"
 

@@ -138,7 +138,7 @@ def victims(db, make_client):
         client_name="c",
         grant_types=["client_credentials"],
         scope="email",
-        client_secret="a chosen secret",
+        client_secret="a chosen secret, long enough to pass",
     )
 
 

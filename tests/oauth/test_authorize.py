@@ -76,10 +76,12 @@ def test_a_new_sign_in_is_asked_for_by_prompt_or_an_old_sign_in(params):
     assert decided(valid(consented=True), **params) == SignIn("", again=True)
 
 
-def test_a_sign_in_in_this_very_request_satisfies_any_max_age_but_not_prompt_login():
+def test_a_sign_in_in_this_very_request_satisfies_any_max_age_and_prompt_login_but_not_another_person():
     fresh = Person(subject="a1", email="alice@example.com", auth_time=int(NOW) - 1, fresh=True)
     assert decided(valid(consented=True), person=fresh, max_age="0") == IssueCode(["openid"])
-    assert decided(valid(consented=True), person=fresh, prompt="login") == SignIn("", again=True)
+    assert decided(valid(consented=True), person=fresh, prompt="login") == IssueCode(["openid"])
+    assert decided(valid(consented=True), person=fresh, prompt="select_account") == IssueCode(["openid"])
+    assert decided(valid(consented=True), person=fresh, hint="someone-else") == SignIn("", again=True)
 
 
 def test_a_recent_enough_sign_in_keeps_the_session():

@@ -24,6 +24,7 @@ PINNED = {
         "validate_client_id": "(self, client_id, request, *args, **kwargs)",
         "validate_grant_type": "(self, client_id, grant_type, client, request, *args, **kwargs)",
         "validate_response_type": "(self, client_id, response_type, client, request, *args, **kwargs)",
+        "validate_scopes": "(self, client_id, scopes, client, request, *args, **kwargs)",
         "is_pkce_required": "(self, client_id, request)",
         "validate_silent_login": "(self, request)",
         "validate_silent_authorization": "(self, request)",

@@ -165,8 +165,10 @@ REDIRECT_URI_TRICKS = {
     "encoded traversal": "http://127.0.0.1:8765/callback/%2e%2e/evil",
     "encoded slash": "http://127.0.0.1:8765/callback%2F..%2Fevil",
     "percent-encoded path": "http://127.0.0.1:8765/%63allback",
-    "other port": "http://127.0.0.1:8766/callback",
-    "default port spelled out": "http://127.0.0.1:80/callback",
+    "port out of range": "http://127.0.0.1:65536/callback",
+    "port zero": "http://127.0.0.1:0/callback",
+    "port with a sign": "http://127.0.0.1:+80/callback",
+    "other port on a non-loopback host": "https://app.example.com:8443/callback",
     "other host": "http://localhost:8765/callback",
     "host as a prefix": "http://127.0.0.1:8765.evil.example/callback",
     "path as a prefix": "http://127.0.0.1:8765/callbackevil",
@@ -200,6 +202,36 @@ def test_a_redirect_uri_must_match_the_registered_one_exactly(uri, browser, make
     # The exact registered URI goes through: the refusal above is about the trick, nothing else.
     ok = browser.get("/oauth2/auth", authorize_params(client.client_id, challenge=challenge))
     assert ok.status_code == 302
+
+
+@pytest.mark.security("redirect-uri-tricks")
+def test_a_loopback_redirect_uri_matches_on_any_port_and_in_nothing_else(browser, make_client):
+    """RFC 8252 §7.3, RFC 9700 §2.1: a native app listens on whatever port it is given, so a
+    registered http://127.0.0.1 or http://[::1] URI matches on any port; all else stays exact."""
+    client = make_client(
+        client_name="native",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code"],
+        scope="openid",
+        redirect_uris=[CALLBACK, "http://[::1]/callback", "https://app.example.com/callback"],
+    ).client
+    _, challenge = pkce_pair()
+
+    def answer(uri):
+        return browser.get(
+            "/oauth2/auth", authorize_params(client.client_id, challenge=challenge, redirect_uri=uri)
+        )
+
+    for uri in ("http://127.0.0.1:51234/callback", "http://127.0.0.1/callback", "http://[::1]:1/callback"):
+        assert answer(uri).status_code == 302, uri
+    for uri in (
+        "http://127.0.0.1:51234/callback/",
+        "http://127.0.0.1:51234/other",
+        "http://localhost:51234/callback",
+        "http://[::1]:1/callback?x=1",
+        "https://app.example.com:444/callback",
+    ):
+        assert answer(uri).status_code == 400, uri
 
 
 UNREGISTRABLE = {

@@ -8,7 +8,6 @@ and otherwise sends the browser on to the authorization request, which answers i
 import time
 from urllib.parse import urlencode
 
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -21,7 +20,6 @@ from ciam.accounts.authn import auth_context
 from ciam.oauth import flows
 from ciam.oauth.authorize import (
     INVALID_HINT,
-    SIGN_IN_PROMPTS,
     AskConsent,
     Decision,
     ErrorPage,
@@ -92,24 +90,12 @@ def _issue_or_ask(
     return redirect(f"{reverse('consent:consent')}?consent_challenge={challenge}")
 
 
-def _resume_url(params: QueryDict) -> str:
-    """The authorization request to resume after a new sign-in, without the prompt values that
-    asked for it (no loop)."""
-    params = params.copy()
-    remaining = " ".join(p for p in params.get("prompt", "").split() if p not in SIGN_IN_PROMPTS)
-    if remaining:
-        params["prompt"] = remaining
-    else:
-        params.pop("prompt", None)
-    return flows.authorization_uri(params)
-
-
-def _to_login(request: HttpRequest, params: QueryDict, decision: SignIn) -> HttpResponse:
-    """Send the person to sign in, then back here. A new sign-in ends the current session first,
-    so that it cannot be skipped by editing the URL."""
-    if decision.again:
-        logout(request)
-    query = {"next": _resume_url(params) if decision.again else request.get_full_path()}
+def _to_login(request: HttpRequest, decision: SignIn) -> HttpResponse:
+    """Send the person to sign in, then back to this very request. A new sign-in asked for while
+    someone is signed in (prompt=login, max_age, another person named) ends nothing: the session
+    is replaced only when the new sign-in succeeds (a link cannot sign anyone out), and the
+    sign-in that completes the request satisfies it (ciam.oauth.authorize.Person.fresh)."""
+    query = {"next": request.get_full_path()}
     if decision.login_hint:
         query["login_hint"] = decision.login_hint
     return redirect(f"{reverse('accounts:login')}?{urlencode(query)}")
@@ -129,7 +115,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
             decision.redirect_uri, decision.error, decision.description, decision.state
         )
     if isinstance(decision, SignIn):
-        return _to_login(request, params, decision)
+        return _to_login(request, decision)
     return _issue_or_ask(request, params, decision, credentials)
 
 

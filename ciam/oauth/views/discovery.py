@@ -8,8 +8,10 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from ciam.oauth.authorize import PROMPTS
 from ciam.oauth.keys import current_signing_key, jwks
 from ciam.oauth.scopes import known_scopes
+from ciam.oauth.server import RESPONSE_MODES
 from ciam.oauth.validator import GRANT_TYPES
 
 CLAIMS_SUPPORTED = [
@@ -54,13 +56,10 @@ def discovery_document() -> dict:
         "device_authorization_endpoint": _url("oauth:device-authorization"),
         "scopes_supported": list(known_scopes()),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [algorithm],
-        "id_token_signed_response_alg": [algorithm],
-        "userinfo_signing_alg_values_supported": ["none"],
-        "userinfo_signed_response_alg": ["none"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -69,7 +68,7 @@ def discovery_document() -> dict:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": list(PROMPTS),
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,

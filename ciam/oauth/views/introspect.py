@@ -17,7 +17,6 @@ def introspect_view(request: HttpRequest) -> HttpResponse:
             "invalid_client",
             "Client authentication failed (client_secret_basic or client_secret_post).",
             status=401,
-            headers={"WWW-Authenticate": 'Basic realm="ciam"'},
         )
     token_value = request.POST.get("token")
     if not token_value:

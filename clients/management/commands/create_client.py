@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--name", default="", help="Client name shown on the consent page.")
         parser.add_argument("--id", dest="client_id", help="Client ID to use (default: generated c-...).")
-        parser.add_argument("--secret", help="A chosen secret (>= 6 characters; default: generated).")
+        parser.add_argument(
+            "--secret", help="A chosen secret (24+ characters, 8+ different; default: generated)."
+        )
         parser.add_argument(
             "--grant-type",
             action="append",

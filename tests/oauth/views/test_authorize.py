@@ -178,15 +178,25 @@ def test_a_repeated_authorization_parameter_is_refused(browser, public_client):
     assert response.status_code == 400
 
 
-def test_prompt_login_forces_a_new_sign_in_and_then_resumes(user, public_client):
-    web = signed_in(user)
-    response = authorize(web, public_client.client.client_id, prompt="login")
+@pytest.mark.security("forced-sign-out")
+@pytest.mark.parametrize("asks", [{"prompt": "login"}, {"max_age": "0"}, {"prompt": "select_account"}])
+def test_a_link_asking_for_a_new_sign_in_does_not_sign_the_person_out(user, public_client, asks):
+    """Any site can send anyone to /oauth2/auth?prompt=login: that must not end their session."""
+    web = signed_in(user, auth_age=5)
+    response = authorize(web, public_client.client.client_id, **asks)
     assert response["Location"].startswith("/login?")
-    assert "_auth_user_id" not in web.session  # the old sign-in no longer counts
+    assert web.session["_auth_user_id"] == str(user.pk)  # still signed in
+    assert web.get("/account/apps").status_code == 200
+    page = web.get(response["Location"]).content.decode()
+    assert "You are signed in as" in page and f'value="{user.email}"' in page
+    # The request itself is resumed, unchanged: the new sign-in cannot be skipped by going back.
     next_url = query_of(response["Location"])["next"]
-    assert "prompt" not in query_of(next_url) and query_of(next_url)["state"] == "s1"
+    assert query_of(next_url).items() >= asks.items() and query_of(next_url)["state"] == "s1"
+    assert web.get(next_url)["Location"].startswith("/login?")
+    # A wrong password ends nothing either; the right one completes the request itself.
+    wrong = web.post("/login", {"email": user.email, "password": "wrong", "next": next_url})
+    assert wrong.status_code == 400 and web.session["_auth_user_id"] == str(user.pk)
     resumed = web.post("/login", {"email": user.email, "password": PASSWORD, "next": next_url})
-    # The sign-in completes the resumed request itself: the consent page, no second sign-in.
     assert resumed["Location"].startswith("/consent?")
     assert web.get(resumed["Location"]).status_code == 200
 
@@ -268,6 +278,7 @@ def test_an_id_token_hint_for_someone_else_forces_sign_in(user, public_client, d
     assert query_of(silent["Location"])["error"] == "login_required"
     loud = authorize(alice_web, public_client.client.client_id, id_token_hint=bobs_id_token)
     assert loud["Location"].startswith("/login?")
+    assert alice_web.session["_auth_user_id"] == str(user.pk)  # not signed out by the hint
 
 
 def test_a_forged_id_token_hint_is_invalid_request(user, public_client):
@@ -375,7 +386,6 @@ def test_max_age_zero_is_satisfied_by_the_sign_in_it_asked_for(user, public_clie
 @pytest.mark.parametrize(
     "extra",
     [
-        {"prompt": "login"},  # asks for another sign-in: /oauth2/auth handles it, no sign-out here
         {"prompt": "none"},
         {"prompt": "bogus"},
         {"max_age": "-1"},
