@@ -189,3 +189,36 @@ def test_revoking_an_app_from_the_account_page(live_issuer, new_page, callback, 
         f"{live_issuer}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
     )
     assert after.status_code == 401
+
+
+@pytest.mark.security("forced-sign-out")
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_a_hostile_prompt_login_link_asks_for_the_password_without_signing_out(
+    live_issuer, new_page, callback, app, viewport
+):
+    """Another site links to this server with prompt=login: the person is asked to confirm, and
+    stays signed in whatever they do; the new sign-in completes the app's request."""
+    page, _token = signed_in_with_tokens(
+        live_issuer, new_page(**({"viewport": viewport} if viewport else {})), callback, app
+    )
+    session = oauth_session(app)
+    verifier = generate_token(64)
+    url, _ = session.create_authorization_url(
+        f"{live_issuer}/oauth2/auth", code_verifier=verifier, prompt="login"
+    )
+    page.set_content(f'<a id="lure" href="{url}">a cat picture</a>')
+    page.click("#lure")
+    assert page.locator("h1").inner_text() == "Confirm it’s you"
+    assert "You are signed in as dana@example.com" in page.inner_text("main")
+    assert page.input_value("input[name=email]") == "dana@example.com"
+    shot(page, f"login-again-{'phone' if viewport else 'desktop'}")
+    # Walking away from it ends nothing: the account page is still Dana's.
+    page.goto(f"{live_issuer}/account/apps")
+    assert "Acme Notes" in page.inner_text("main")
+    page.go_back()
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
+    )
+    assert token["id_token"]
