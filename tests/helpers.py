@@ -105,8 +105,9 @@ def cc(client_id, secret, *, via="basic", **data):
     )
 
 
-def exchange(web, client_id, code, verifier, *, redirect_uri=CALLBACK, **extra):
-    """An authorization code's exchange at the token endpoint (None values are left out)."""
+def exchange(web, client_id, code, verifier, *, redirect_uri=CALLBACK, authorization=None, **extra):
+    """An authorization code's exchange at the token endpoint (None values are left out);
+    `authorization`: an Authorization header (e.g. `basic(...)`)."""
     data = {
         "grant_type": "authorization_code",
         "code": code,
@@ -115,7 +116,8 @@ def exchange(web, client_id, code, verifier, *, redirect_uri=CALLBACK, **extra):
         "code_verifier": verifier,
     }
     data.update(extra)
-    return form_post(web, "/oauth2/token", {k: v for k, v in data.items() if v is not None})
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    return form_post(web, "/oauth2/token", {k: v for k, v in data.items() if v is not None}, **headers)
 
 
 def refresh(client_id, refresh_token, **extra):

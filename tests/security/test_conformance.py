@@ -204,17 +204,8 @@ def test_token_errors_say_what_went_wrong_and_never_echo_a_secret(flow, public_c
 
     scope = cc(m2m_client.client.client_id, m2m_client.client_secret, scope="email ciam:admin")
     assert "ciam:admin" in _description(scope, "invalid_scope")
-    grant = form_post(
-        DjangoClient(),
-        "/oauth2/token",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=basic(m2m_client.client.client_id, m2m_client.client_secret),
-    )
+    m2m = basic(m2m_client.client.client_id, m2m_client.client_secret)
+    grant = exchange(DjangoClient(), None, code, verifier, authorization=m2m)
     assert "authorization_code" in _description(grant, "unauthorized_client")
 
     stale = refresh(client_id, "ciam_rt_not-a-refresh-token")
