@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ciam.lib.crypto import keyed_digest
 from ciam.lib.http import json_error, no_store
 from ciam.lib.jsonbody import JsonBodyError, parse_json
+from ciam.oauth.scopes import PRIVILEGED_PREFIX
 from clients.models import Client
 from clients.rules import CLIENT_FIELDS
 from clients.serializers import ClientSerializer, client_json
@@ -43,7 +44,6 @@ OPEN_FIELDS = frozenset(
         "tos_uri",
     }
 )
-PRIVILEGED_SCOPES = {"ciam:admin", "ciam:introspect"}
 # Sent back by clients that echo their registration: accepted and ignored.
 IGNORED = {
     "client_id",
@@ -86,11 +86,10 @@ def _metadata(request: HttpRequest, client: Client | None = None) -> dict | Json
         return json_error(
             "invalid_client_metadata", f"Not allowed in a dynamic registration: {', '.join(refused)}."
         )
-    scopes = set(str(data.get("scope") or "").split())
-    if scopes & PRIVILEGED_SCOPES:
+    privileged = sorted(s for s in str(data.get("scope") or "").split() if s.startswith(PRIVILEGED_PREFIX))
+    if privileged:
         return json_error(
-            "invalid_client_metadata",
-            f"These scopes need an administrator: {', '.join(sorted(scopes & PRIVILEGED_SCOPES))}.",
+            "invalid_client_metadata", f"These scopes need an administrator: {', '.join(privileged)}."
         )
     fields = {k: v for k, v in data.items() if k in OPEN_FIELDS}
     fields.setdefault(

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from ciam.audit.services import audit_record
 from ciam.lib.http import Conflict
+from ciam.oauth import scopes as scope_catalogue
 from ciam.oauth.models import IDToken
 from ciam.oauth.tokens import tokens_revoke
 from clients import rules
@@ -176,6 +177,7 @@ def client_create(
     try:
         with transaction.atomic():
             client.save()
+            scope_catalogue.record(client.scopes)
     except IntegrityError as exc:
         raise ValidationError({"client_id": ["A client with this ID already exists."]}) from exc
     audit_record(
@@ -223,6 +225,7 @@ def client_update(
     elif locked.is_public != was_public:
         plain = _set_secret(locked, None)
     locked.save()
+    scope_catalogue.record(locked.scopes)
     audit_record(
         event="client.updated",
         actor=actor,

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from ciam.oauth.scopes import known_scopes
+from ciam.oauth.scopes import descriptions
 
 
 class ConsentForm(forms.Form):
@@ -51,12 +51,12 @@ class UserCodeForm(forms.Form):
 def scope_rows(requested: list[str], ticked: set[str] | None = None) -> list[dict]:
     """The consent page's checkboxes: every requested scope in plain words, `openid` fixed; ticked
     as the person left them (all of them on first display)."""
-    descriptions = known_scopes()
+    described = descriptions(requested)
     ticked = set(requested) if ticked is None else ticked
     return [
         {
             "name": s,
-            "description": descriptions.get(s, s),
+            "description": described[s],
             "fixed": s == "openid",
             "checked": s == "openid" or s in ticked,
         }

@@ -19,7 +19,7 @@ from ciam.audit.services import audit_record
 from ciam.lib.clientip import client_ip
 from ciam.oauth import flows
 from ciam.oauth.flows import error_page
-from ciam.oauth.scopes import known_scopes
+from ciam.oauth.scopes import descriptions
 from clients.models import Client
 from consent import selectors
 from consent.forms import ConsentForm, scope_rows
@@ -112,9 +112,9 @@ def consent_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def account_apps(request: AuthenticatedRequest) -> HttpResponse:
     apps = selectors.connected_apps(user=request.user)
-    descriptions = known_scopes()
+    described = descriptions({s for app in apps for s in app["scopes"]})
     for app in apps:
-        app["scope_rows"] = [{"name": s, "description": descriptions.get(s, s)} for s in app["scopes"]]
+        app["scope_rows"] = [{"name": s, "description": described[s]} for s in app["scopes"]]
     return render(request, "consent/account_apps.html", {"apps": apps})
 
 

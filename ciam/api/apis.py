@@ -1,10 +1,12 @@
-"""Admin REST API endpoints of no entity app: introspection, signing keys, the version. (Clients,
-identities and consent sessions have theirs in their own apps.)"""
+"""Admin REST API endpoints of the protocol engine and of no entity app: introspection, signing
+keys, the scope catalogue (an extension: Hydra has none), the version. (Clients, identities and
+consent sessions have theirs in their own apps.)"""
 
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import parsers, serializers, status
 from rest_framework.permissions import AllowAny
@@ -14,7 +16,8 @@ from rest_framework.views import APIView
 from ciam.api.views import AdminApiView
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import jwks, signing_key_rotate
-from ciam.oauth.models import SigningKey
+from ciam.oauth.models import Scope, SigningKey
+from ciam.oauth.scopes import PERSON_CLAIMS, clients_using, scope_create, scope_delete, scope_update
 
 # Hydra's key sets; here one set of keys signs both ID tokens and JWT access tokens.
 KEY_SETS = {"hydra.openid.id-token", "hydra.jwt.access-token", "ciam.signing"}
@@ -134,3 +137,106 @@ class AdminVersionApi(AdminApiView):
     )
     def get(self, request):
         return VersionApi().get(request)
+
+
+# --- The scope catalogue ------------------------------------------------------------------------
+
+
+class ScopeSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="An RFC 6749 scope token; `ciam:` names are reserved.")
+    description = serializers.CharField(
+        required=False, allow_blank=True, help_text="What the consent page tells a person."
+    )
+    claims = serializers.ListField(
+        child=serializers.ChoiceField(choices=PERSON_CLAIMS),
+        required=False,
+        help_text="The claims this scope releases in ID tokens and userinfo.",
+    )
+    builtin = serializers.BooleanField(read_only=True)
+    privileged = serializers.BooleanField(
+        read_only=True, help_text="Never granted to dynamically registered clients."
+    )
+    clients = serializers.IntegerField(read_only=True, help_text="How many clients are allowed it.")
+
+
+def scope_json(scope: Scope) -> dict:
+    return {
+        "name": scope.name,
+        "description": scope.description,
+        "claims": scope.claims,
+        "builtin": scope.builtin,
+        "privileged": scope.privileged,
+        "clients": clients_using(scope.name).count(),
+    }
+
+
+def _object(data) -> dict:
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"": "The body must be a JSON object."})
+    return data
+
+
+class ScopeListApi(AdminApiView):
+    @extend_schema(
+        operation_id="listScopes",
+        summary="List the scope catalogue",
+        description="Every scope clients may be given: built-in ones first, then by name. "
+        "An extension of Hydra's API.",
+        responses={200: ScopeSerializer(many=True)},
+    )
+    def get(self, request):
+        return Response([scope_json(s) for s in Scope.objects.all()])
+
+    @extend_schema(
+        operation_id="createScope",
+        summary="Add a scope to the catalogue",
+        request=ScopeSerializer,
+        responses={201: ScopeSerializer},
+    )
+    def post(self, request):
+        data = _object(request.data)
+        scope = scope_create(
+            name=data.get("name"),
+            description=data.get("description", ""),
+            claims=data.get("claims"),
+            actor=request.user,
+        )
+        return Response(
+            scope_json(scope),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/admin/scopes/{scope.name}"},
+        )
+
+
+class ScopeDetailApi(AdminApiView):
+    @extend_schema(operation_id="getScope", summary="Read a scope", responses={200: ScopeSerializer})
+    def get(self, request, name):
+        return Response(scope_json(get_object_or_404(Scope, name=name)))
+
+    @extend_schema(
+        operation_id="patchScope",
+        summary="Change a scope's description or claims",
+        description="A JSON object with `description` and/or `claims` (a built-in scope's description only).",
+        request=ScopeSerializer,
+        responses={200: ScopeSerializer},
+    )
+    def patch(self, request, name):
+        scope = get_object_or_404(Scope, name=name)
+        current = scope_json(scope)
+        # Read-only fields echoed back unchanged are ignored; a change to one is refused.
+        changes = {
+            k: v
+            for k, v in _object(request.data).items()
+            if not (k in {"name", "builtin", "privileged", "clients"} and v == current[k])
+        }
+        return Response(scope_json(scope_update(scope=scope, actor=request.user, **changes)))
+
+    @extend_schema(
+        operation_id="deleteScope",
+        summary="Delete a scope",
+        description="Built-in scopes cannot be deleted (400); one still allowed to clients answers 409.",
+        responses={204: None},
+    )
+    def delete(self, request, name):
+        scope_delete(scope=get_object_or_404(Scope, name=name), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -146,3 +146,31 @@ class TokenIssuance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 #{self.shard}: {self.count}"
+
+
+class Scope(models.Model):
+    """One entry of the scope catalogue: a name clients may be given, what it means to a person
+    (the consent page shows `description`), and the claims it releases in ID tokens and userinfo.
+
+    Built-in scopes (ciam.oauth.scopes.BUILTIN) are kept by a migration and cannot be deleted.
+    Any other valid scope token may be given to a client (as in Hydra); one first seen on a
+    client is added here without a description, for an administrator to describe.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    claims = models.JSONField(default=list, blank=True)
+    builtin = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-builtin", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def privileged(self) -> bool:
+        """`ciam:` scopes grant power over this server: never to dynamically registered clients."""
+        return self.name.startswith("ciam:")

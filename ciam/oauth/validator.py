@@ -53,6 +53,7 @@ from ciam.oauth import device
 from ciam.oauth.client_lookup import get_client
 from ciam.oauth.keys import current_signing_key
 from ciam.oauth.models import AccessToken, Grant, IDToken, RefreshToken
+from ciam.oauth.scopes import released_claims
 from ciam.oauth.stats import record_issuance
 from ciam.oauth.tokens import new_authorization_code
 
@@ -192,17 +193,6 @@ def _save_person_tokens(token: dict, request, expires) -> None:
 
 
 class CiamValidator(OAuth2Validator):
-    # Claim -> the scope that releases it (copied, never mutating the toolkit's class dict).
-    oidc_claim_scope = {
-        **OAuth2Validator.oidc_claim_scope,
-        "email": "email",
-        "email_verified": "email",
-        "name": "profile",
-        "given_name": "profile",
-        "family_name": "profile",
-        "updated_at": "profile",
-    }
-
     # --- Client authentication ------------------------------------------------------------
 
     def client_authentication_required(self, request, *args, **kwargs) -> bool:
@@ -475,7 +465,7 @@ class CiamValidator(OAuth2Validator):
         return settings.CIAM_ISSUER
 
     def get_additional_claims(self, request) -> dict:
-        """The person's claims (released by scope, oidc_claim_scope); an empty one is left out
+        """The person's claims (released by scope, get_oidc_claims); an empty one is left out
         (OIDC Core §5.1: a claim without a value is not sent, rather than sent empty)."""
         user = request.user
         claims = {
@@ -487,6 +477,16 @@ class CiamValidator(OAuth2Validator):
             "updated_at": int(user.updated_at.timestamp()),
         }
         return {claim: value for claim, value in claims.items() if value not in ("", None)}
+
+    def get_oidc_claims(self, token, token_handler, request) -> dict:
+        """The person's claims that the granted scopes release, as the scope catalogue says
+        (ciam.oauth.scopes), for the ID token and userinfo alike; `sub` always."""
+        released = released_claims(request.scopes) | {"sub"}
+        return {
+            claim: value(request) if callable(value) else value
+            for claim, value in self.get_claim_dict(request).items()
+            if claim in released
+        }
 
     @staticmethod
     def _id_token_lifespan(request) -> int:

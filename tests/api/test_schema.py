@@ -35,6 +35,11 @@ OPERATIONS = {
     ("/admin/identities/{identity_id}", "get"),
     ("/admin/identities/{identity_id}", "patch"),
     ("/admin/identities/{identity_id}", "delete"),
+    ("/admin/scopes", "get"),
+    ("/admin/scopes", "post"),
+    ("/admin/scopes/{name}", "get"),
+    ("/admin/scopes/{name}", "patch"),
+    ("/admin/scopes/{name}", "delete"),
     ("/admin/version", "get"),
     ("/version", "get"),
 }

@@ -35,9 +35,9 @@ def test_the_rules_errors_land_on_their_inputs_with_the_fields_own_all_at_once()
 
 
 def test_a_rule_on_scopes_is_reported_on_the_scope_input(settings):
-    made = form(grant_types=["client_credentials"], extra_scopes="not-a-known-scope")
+    made = form(grant_types=["client_credentials"], extra_scopes="ciam:not-ours")
     assert not made.is_valid()
-    assert "not-a-known-scope" in made.errors["scopes"][0]
+    assert "ciam:not-ours" in made.errors["scopes"][0]
 
 
 def test_a_public_client_always_requires_pkce():

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from ciam.oauth.models import Scope
 from clients.services import (
     client_create,
 )
@@ -87,10 +88,12 @@ def test_cors_origins_must_be_bare_origins():
     assert client.allowed_cors_origins == ["https://app.example.com"]
 
 
-def test_unknown_scopes_are_refused(settings):
-    assert "not a known scope" in refused("scope", redirect_uris=[CB], scope="openid telepathy")
-    settings.CIAM_EXTRA_SCOPES = ["telepathy"]
-    assert client_create(redirect_uris=[CB], scope="openid telepathy").client.scope == "openid telepathy"
+def test_any_valid_scope_token_is_accepted_and_catalogued_but_not_a_reserved_or_malformed_one():
+    assert client_create(redirect_uris=[CB], scope="openid api").client.scope == "openid api"
+    assert Scope.objects.get(name="api").description == ""  # for an administrator to describe
+    assert "reserved" in refused("scope", redirect_uris=[CB], scope="openid ciam:root")
+    assert "not a valid scope name" in refused("scope", redirect_uris=[CB], scope='openid "quoted"')
+    assert not Scope.objects.filter(name="ciam:root").exists()
 
 
 def test_response_types_other_than_code_are_refused():

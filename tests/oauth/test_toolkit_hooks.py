@@ -42,6 +42,7 @@ PINNED = {
         "save_bearer_token": "(self, token, request, *args, **kwargs)",
         "get_oidc_issuer_endpoint": "(self, request)",
         "get_additional_claims": "(self, request)",
+        "get_oidc_claims": "(self, token, token_handler, request)",
         "get_id_token_dictionary": "(self, token, token_handler, request)",
         "finalize_id_token": "(self, id_token, token, token_handler, request)",
     },
