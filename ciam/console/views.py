@@ -1,4 +1,4 @@
-"""Console pages: dashboard, tokens, signing keys, admin API tokens, audit log, settings."""
+"""Console pages: dashboard, tokens, signing keys, scopes, admin API tokens, audit log, settings."""
 
 import json
 from datetime import datetime, time
@@ -23,7 +23,9 @@ from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import current_signing_key, signing_key_rotate
-from ciam.oauth.models import SigningKey
+from ciam.lib.http import Conflict
+from ciam.oauth.models import Scope, SigningKey
+from ciam.oauth.scopes import PERSON_CLAIMS, clients_using, scope_create, scope_delete, scope_update
 from ciam.oauth.tokens import token_revoke_by_value
 
 
@@ -91,6 +93,91 @@ def keys(request: HttpRequest) -> HttpResponse:
             "default_algorithm": settings.CIAM_SIGNING_ALGORITHM,
         },
     )
+
+
+def _scope_rows() -> list[dict]:
+    return [{"scope": scope, "clients": clients_using(scope.name).count()} for scope in Scope.objects.all()]
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def scopes(request: HttpRequest) -> HttpResponse:
+    """The scope catalogue: add a scope, describe one, see which lack a description."""
+    errors: dict[str, list[str]] = {}
+    form = {"name": "", "description": "", "claims": []}
+    if request.method == "POST":
+        form = {
+            "name": request.POST.get("name", "").strip(),
+            "description": request.POST.get("description", ""),
+            "claims": request.POST.getlist("claims"),
+        }
+        try:
+            scope = scope_create(actor=request.user, **form)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(request, f"Scope “{scope.name}” added.")
+            return redirect("console:scopes")
+    rows = _scope_rows()
+    return render(
+        request,
+        "console/scopes.html",
+        {
+            "section": "scopes",
+            "rows": rows,
+            "undescribed": sum(1 for row in rows if not row["scope"].description),
+            "claims": PERSON_CLAIMS,
+            "form": form,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def scope_edit(request: HttpRequest, name: str) -> HttpResponse:
+    scope = get_object_or_404(Scope, name=name)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        changes: dict[str, Any] = {"description": request.POST.get("description", "")}
+        if not scope.builtin:
+            changes["claims"] = request.POST.getlist("claims")
+        try:
+            scope_update(scope=scope, actor=request.user, **changes)
+        except ValidationError as exc:
+            errors = exc.message_dict
+            scope.description = changes["description"]
+        else:
+            messages.success(request, f"Scope “{scope.name}” saved.")
+            return redirect("console:scopes")
+    return render(
+        request,
+        "console/scope_edit.html",
+        {
+            "section": "scopes",
+            "scope": scope,
+            "clients": clients_using(scope.name).order_by("name")[:50],
+            "claims": PERSON_CLAIMS,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@staff_required
+@require_POST
+def scope_delete_view(request: HttpRequest, name: str) -> HttpResponse:
+    scope = get_object_or_404(Scope, name=name)
+    try:
+        scope_delete(scope=scope, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Scope “{name}” deleted.")
+    return redirect("console:scopes")
 
 
 @staff_required

@@ -66,10 +66,11 @@ def known_scopes() -> dict[str, str]:
 
 
 def descriptions(names: Iterable[str]) -> dict[str, str]:
-    """What the consent page says for each of `names`: the description, else the name itself."""
+    """What the consent page says for each of `names`: its description, or "" (the page then
+    shows the plain name) until an administrator gives one."""
     names = list(names)
     described = dict(Scope.objects.filter(name__in=names).values_list("name", "description"))
-    return {name: described.get(name) or name for name in names}
+    return {name: described.get(name) or "" for name in names}
 
 
 def released_claims(names: Iterable[str]) -> set[str]:
