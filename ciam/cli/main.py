@@ -1,9 +1,10 @@
 """`ciam`: the command line for the admin API, shaped like Ory Hydra's CLI.
 
-    ciam [--endpoint URL] [--format table|json] VERB NOUN [...]
+    ciam VERB NOUN [...] [--endpoint URL] [--format table|json|json-pretty]
 
-The endpoint comes from --endpoint or CIAM_ENDPOINT (default http://localhost:8000); the admin
-token from CIAM_ADMIN_TOKEN. Talks HTTP only: it needs no database and no Django settings.
+As with Hydra's CLI, the flags may come anywhere on the line. The endpoint comes from --endpoint
+or CIAM_ENDPOINT (default http://localhost:8000); the admin token from CIAM_ADMIN_TOKEN. Talks
+HTTP only: it needs no database and no Django settings.
 """
 
 import argparse
@@ -16,12 +17,15 @@ import sys
 import threading
 import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 DEFAULT_ENDPOINT = "http://localhost:8000"
 TIMEOUT = 30
+FORMATS = ("table", "json", "json-pretty")
 
 
 class CliError(Exception):
@@ -79,6 +83,12 @@ CLIENT_COLUMNS = [
 ]
 
 
+def write_json(data, fmt: str, out=None) -> None:
+    """`json`: one line (as Hydra's CLI prints it, for scripts); `json-pretty`: indented."""
+    out = out or sys.stdout
+    out.write((json.dumps(data, indent=2) if fmt == "json-pretty" else json.dumps(data)) + "\n")
+
+
 def _cell(value) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
@@ -90,8 +100,8 @@ def print_rows(
 ) -> None:
     """A table, or JSON: one object for a single-item command, an array for a listing."""
     out = out or sys.stdout
-    if fmt == "json":
-        out.write(json.dumps(rows if listing or len(rows) != 1 else rows[0], indent=2) + "\n")
+    if fmt != "table":
+        write_json(rows if listing or len(rows) != 1 else rows[0], fmt, out)
         return
     if not rows:
         out.write("(none)\n")
@@ -112,8 +122,8 @@ def print_rows(
 
 def print_kv(data: dict, fmt: str, out=None) -> None:
     out = out or sys.stdout
-    if fmt == "json":
-        out.write(json.dumps(data, indent=2) + "\n")
+    if fmt != "table":
+        write_json(data, fmt, out)
         return
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
@@ -261,14 +271,22 @@ def cmd_revoke_token(api: Api, args) -> int:
     client_id, secret = _client_credentials(args)
     auth = (client_id, secret) if secret else None
     data = {"token": args.token} if auth else {"token": args.token, "client_id": client_id}
-    api.call("POST", "/oauth2/revoke", admin=False, data=data, auth=auth)
+    try:
+        api.call("POST", "/oauth2/revoke", admin=False, data=data, auth=auth)
+    except CliError as exc:
+        if secret is None and ("401" in str(exc) or "authentication failed" in str(exc).lower()):
+            raise CliError(
+                f"The server refused {client_id} without a secret: a confidential client must "
+                "authenticate. Give --client-secret (or set OAUTH2_CLIENT_SECRET)."
+            ) from exc
+        raise
     sys.stdout.write(f"Revoked (if it was {client_id}'s).\n")
     return 0
 
 
 def _token_output(tokens: dict, fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(tokens, indent=2) + "\n")
+    if fmt != "table":
+        write_json(tokens, fmt)
         return
     for key in ("access_token", "refresh_token", "id_token", "expires_in", "scope", "token_type"):
         if key in tokens:
@@ -442,23 +460,51 @@ def _client_flags(parser: argparse.ArgumentParser, *, create: bool) -> None:
         parser.add_argument("--id", help="A chosen client ID (default: generated c-...).")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ciam", description="Administer a CIAM server over its admin API.")
+def cmd_version(api: Api, args) -> int:
+    try:
+        mine = package_version("ciam")
+    except PackageNotFoundError:
+        mine = "unknown"
+    server = api.call("GET", "/version", admin=False).json().get("version", "unknown")
+    if args.format != "table":
+        write_json({"cli": mine, "server": server, "endpoint": api.endpoint}, args.format)
+    else:
+        sys.stdout.write(f"ciam CLI\t{mine}\nServer\t{server} ({api.endpoint})\n")
+    return 0
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """--endpoint and --format: on the top-level parser with their defaults, and on every
+    command (defaults suppressed, so a flag given before the command is not overwritten)."""
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
     parser.add_argument(
         "-e",
         "--endpoint",
-        default=os.environ.get("CIAM_ENDPOINT", DEFAULT_ENDPOINT),
+        default=default(os.environ.get("CIAM_ENDPOINT", DEFAULT_ENDPOINT)),
         help="Server URL (env CIAM_ENDPOINT).",
     )
-    parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument("--format", choices=FORMATS, default=default("table"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ciam", description="Administer a CIAM server over its admin API.")
+    _global_flags(parser, defaults=True)
+    anywhere = argparse.ArgumentParser(add_help=False)
+    _global_flags(anywhere, defaults=False)
     verbs = parser.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("version", parents=[anywhere], help="The CLI's and the server's versions.").set_defaults(
+        func=cmd_version
+    )
 
     nouns_of: dict[str, argparse._SubParsersAction] = {}
 
     def noun(verb: str, name: str, func, help_text: str, aliases=()):
         if verb not in nouns_of:
             nouns_of[verb] = verbs.add_parser(verb).add_subparsers(dest="noun", required=True)
-        sub = nouns_of[verb].add_parser(name, help=help_text, aliases=list(aliases))
+        sub = nouns_of[verb].add_parser(name, help=help_text, aliases=list(aliases), parents=[anywhere])
         sub.set_defaults(func=func)
         return sub
 
