@@ -21,9 +21,9 @@ from ciam.console import selectors
 from ciam.console.access import staff_required
 from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
+from ciam.lib.http import Conflict
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import current_signing_key, signing_key_rotate
-from ciam.lib.http import Conflict
 from ciam.oauth.models import Scope, SigningKey
 from ciam.oauth.scopes import PERSON_CLAIMS, clients_using, scope_create, scope_delete, scope_update
 from ciam.oauth.tokens import token_revoke_by_value

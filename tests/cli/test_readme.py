@@ -48,9 +48,18 @@ def test_the_readme_examples_run(live_issuer, monkeypatch, capsys, tmp_path):
                 values["ciam_cs_..."] = answer["client_secret"]
             if "access_token" in answer:
                 values["ciam_at_..."] = answer["access_token"]
-    assert {"version", "create", "list", "update", "rotate", "perform", "introspect", "revoke", "keys", "import"} <= {
-        a[0] for a in ran
-    }
+    assert {
+        "version",
+        "create",
+        "list",
+        "update",
+        "rotate",
+        "perform",
+        "introspect",
+        "revoke",
+        "keys",
+        "import",
+    } <= {a[0] for a in ran}
     assert Client.objects.get(client_id=values["c-..."]).owner == "data-team"
 
 
