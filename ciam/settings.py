@@ -246,13 +246,21 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 # Proxies (addresses or networks) whose X-Forwarded-For is believed, for the caller's IP address
 # (throttling, audit). Empty: the direct peer is the caller.
 CIAM_TRUSTED_PROXIES = env_list("CIAM_TRUSTED_PROXIES", [])
-for _proxy in CIAM_TRUSTED_PROXIES:
-    try:
-        ipaddress.ip_network(_proxy, strict=False)
-    except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"CIAM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network ({exc})."
-        ) from exc
+# Networks whose requests to the admin API need no admin token, as on Hydra's separate admin port
+# (the address judged as for throttling: the connection, or CIAM_TRUSTED_PROXIES' rules). Empty:
+# a token is always needed. Anyone who can send from these networks administers the server.
+CIAM_ADMIN_TRUSTED_NETWORKS = env_list("CIAM_ADMIN_TRUSTED_NETWORKS", [])
+for _name, _networks in (
+    ("CIAM_TRUSTED_PROXIES", CIAM_TRUSTED_PROXIES),
+    ("CIAM_ADMIN_TRUSTED_NETWORKS", CIAM_ADMIN_TRUSTED_NETWORKS),
+):
+    for _network in _networks:
+        try:
+            ipaddress.ip_network(_network, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{_name}: {_network!r} is not an IP address or network ({exc})."
+            ) from exc
 if env_bool("CIAM_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True

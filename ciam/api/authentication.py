@@ -1,6 +1,12 @@
 """Who may call the admin API: an admin API token (`ciam_pat_...`), or a client-credentials access
 token carrying the `ciam:admin` scope (so an M2M client can administer). Nothing else: without a
-valid token every /admin endpoint answers 401 with an RFC 6750 WWW-Authenticate header."""
+valid token every /admin endpoint answers 401 with an RFC 6750 WWW-Authenticate header.
+
+One exception, off by default: a request without any Authorization header from a network in
+CIAM_ADMIN_TRUSTED_NETWORKS, as Hydra's admin port (with no authentication) is reached by the
+deployment's own login and consent app. The address is the connection's (or, behind a trusted
+proxy, what CIAM_TRUSTED_PROXIES allows to be believed), never a header the caller chose.
+A request that does send a credential has it checked, wherever it comes from."""
 
 from dataclasses import dataclass
 
@@ -10,7 +16,7 @@ from rest_framework import authentication, exceptions
 from ciam.accounts import throttle
 from ciam.accounts.models import FailedAttempt
 from ciam.api.services import ADMIN_TOKEN_PREFIX, admin_token_authenticate
-from ciam.lib.clientip import client_ip
+from ciam.lib.clientip import client_ip, ip_in
 from ciam.oauth.introspection import introspect
 
 REFUSED = FailedAttempt.Kind.ADMIN_CREDENTIAL
@@ -37,6 +43,10 @@ class AdminBearerAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1", "replace")
+        if not header and settings.CIAM_ADMIN_TRUSTED_NETWORKS:
+            ip = client_ip(request)
+            if ip_in(ip, settings.CIAM_ADMIN_TRUSTED_NETWORKS):
+                return ApiPrincipal(label=f"trusted-network:{ip}"), None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != self.keyword:
             return None

@@ -53,3 +53,9 @@ def client_ip(request: HttpRequest) -> str | None:
         if not is_trusted(address):
             return str(address)
     return peer
+
+
+def ip_in(ip: str | None, networks: list[str] | tuple[str, ...]) -> bool:
+    """Whether the address `ip` (as client_ip gives it) is in one of `networks`."""
+    address = _address(ip) if ip else None
+    return address is not None and any(address in network for network in _networks(tuple(networks)))

@@ -1,5 +1,8 @@
 """ciam.api.authentication: who may call the admin API, and guessing its tokens is throttled per address."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -152,3 +155,44 @@ def test_a_tokens_last_use_is_recorded_to_the_minute():
     AdminToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
     assert get(value).status_code == 200
     assert AdminToken.objects.get(pk=record.pk).last_used_at > first
+
+
+@pytest.mark.security("admin-trusted-network-spoofing")
+def test_a_trusted_network_needs_no_token_and_a_forwarded_header_cannot_fake_one(settings, db):
+    def anonymous(ip, **headers):
+        return DjangoClient(REMOTE_ADDR=ip).get("/admin/clients", **headers)
+
+    # Off by default: a token is always needed, loopback included.
+    assert anonymous("127.0.0.1").status_code == 401
+    settings.CIAM_ADMIN_TRUSTED_NETWORKS = ["10.0.0.0/8", "::1"]
+    assert anonymous("10.1.2.3").status_code == 200
+    assert anonymous("::1").status_code == 200
+    assert anonymous("203.0.113.5").status_code == 401
+    # A caller cannot claim the address: X-Forwarded-For from an untrusted peer is ignored...
+    assert anonymous("203.0.113.5", HTTP_X_FORWARDED_FOR="10.1.2.3").status_code == 401
+    # ...and believed only from a proxy the deployment trusts.
+    settings.CIAM_TRUSTED_PROXIES = ["203.0.113.5"]
+    assert anonymous("203.0.113.5", HTTP_X_FORWARDED_FOR="10.1.2.3").status_code == 200
+    assert anonymous("203.0.113.5", HTTP_X_FORWARDED_FOR="10.1.2.3, 198.51.100.7").status_code == 401
+    # A credential that is sent is checked, even from a trusted network.
+    assert anonymous("10.1.2.3", HTTP_AUTHORIZATION="Bearer ciam_pat_wrong").status_code == 401
+    # Writes are audited as the network.
+    created = DjangoClient(REMOTE_ADDR="10.1.2.3").post(
+        "/admin/clients", '{"grant_types": ["client_credentials"]}', content_type="application/json"
+    )
+    assert created.status_code == 201
+    assert AuditEvent.objects.filter(event="client.created", actor_label="trusted-network:10.1.2.3").exists()
+
+
+def test_a_bad_trusted_network_setting_refuses_to_start():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='ciam.settings'; django.setup()",
+        ],
+        env={**os.environ, "CIAM_ADMIN_TRUSTED_NETWORKS": "not-a-network"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "CIAM_ADMIN_TRUSTED_NETWORKS" in result.stderr
