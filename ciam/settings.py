@@ -245,6 +245,13 @@ SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 # Proxies (addresses or networks) whose X-Forwarded-For is believed, for the caller's IP address
 # (throttling, audit). Empty: the direct peer is the caller.
+# A login and consent app of the deployment's own (Hydra's urls.login, urls.consent, urls.logout,
+# urls.device.verification): /oauth2/auth and logout send the browser there with a challenge
+# (Hydra v2's login and consent provider API). Unset: this server's own pages.
+CIAM_LOGIN_URL = os.environ.get("CIAM_LOGIN_URL", "")
+CIAM_CONSENT_URL = os.environ.get("CIAM_CONSENT_URL", "")
+CIAM_LOGOUT_URL = os.environ.get("CIAM_LOGOUT_URL", "")
+CIAM_DEVICE_VERIFICATION_URL = os.environ.get("CIAM_DEVICE_VERIFICATION_URL", "")
 CIAM_TRUSTED_PROXIES = env_list("CIAM_TRUSTED_PROXIES", [])
 # Networks whose requests to the admin API need no admin token, as on Hydra's separate admin port
 # (the address judged as for throttling: the connection, or CIAM_TRUSTED_PROXIES' rules). Empty:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent import apis, device, views
+from consent import apis, device, provider_apis, views
 
 app_name = "consent"
 
@@ -15,3 +15,18 @@ urlpatterns = [
     # Admin API: a subject's consent sessions (Ory Hydra v2's path).
     path("admin/oauth2/auth/sessions/consent", apis.ConsentSessionsApi.as_view(), name="api-consents"),
 ]
+
+# Hydra v2's login and consent provider API, at its paths and at its legacy ones without /admin.
+PROVIDER_APIS = {
+    "login": provider_apis.LoginRequestApi,
+    "login/accept": provider_apis.LoginAcceptApi,
+    "login/reject": provider_apis.LoginRejectApi,
+    "consent": provider_apis.ConsentRequestApi,
+    "consent/accept": provider_apis.ConsentAcceptApi,
+    "consent/reject": provider_apis.ConsentRejectApi,
+}
+for _prefix, _suffix in (("admin/oauth2/auth/requests/", ""), ("oauth2/auth/requests/", "-legacy")):
+    for _path, _view in PROVIDER_APIS.items():
+        urlpatterns.append(
+            path(_prefix + _path, _view.as_view(), name=f"api-request-{_path.replace('/', '-')}{_suffix}")
+        )

@@ -25,20 +25,30 @@ SESSION_KEY = "ciam_auth"
 ACR_PASSWORD = "1"
 
 
-def mark_signed_in(request: HttpRequest, user, *, remember: bool, method: str = "pwd") -> None:
+def mark_signed_in(
+    request: HttpRequest,
+    user,
+    *,
+    remember: bool,
+    method: str = "pwd",
+    amr: list[str] | None = None,
+    acr: str = ACR_PASSWORD,
+    remember_for: int = 0,
+) -> None:
     """Sign `user` in: a new session key (no fixation), and the record of this sign-in.
 
-    Without "remember me" the session ends with the browser; with it, it lasts
-    CIAM_SESSION_LIFESPAN.
+    Without "remember me" the session ends with the browser; with it, it lasts `remember_for`
+    seconds (0: CIAM_SESSION_LIFESPAN). A login app's accept gives its own `amr` and `acr`.
     """
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_KEY] = {
         "auth_time": int(time.time()),
-        "amr": [method],
-        "acr": ACR_PASSWORD,
+        "amr": list(amr) if amr is not None else [method],
+        "acr": acr,
         "sid": secrets.token_urlsafe(16),
+        "remember": remember,
     }
-    request.session.set_expiry(settings.SESSION_COOKIE_AGE if remember else 0)
+    request.session.set_expiry((remember_for or settings.SESSION_COOKIE_AGE) if remember else 0)
 
 
 def auth_context(request: HttpRequest) -> dict:

@@ -42,7 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     """An identity: the person who signs in. The e-mail address is the login.
 
     The primary key is a random UUID, used as the OpenID Connect `sub`: it reveals nothing
-    about how many users exist or when this one signed up.
+    about how many users exist or when this one signed up. An identity a login and consent app
+    signed in (Hydra's login provider API) has that app's `subject` as its `sub` instead, and a
+    placeholder address under `.invalid` (RFC 2606), never released as a claim.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -51,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=200, blank=True)
     given_name = models.CharField(max_length=100, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
+    # The subject a login app asserted (Hydra's login accept `subject`), for an identity that
+    # signs in elsewhere: then the OpenID Connect `sub`; None for people who sign in here.
+    subject = models.CharField(max_length=255, unique=True, null=True, blank=True)
     is_staff = models.BooleanField(default=False, help_text="Staff users may sign in to the admin console.")
     is_active = models.BooleanField(default=True)
     locked_until = models.DateTimeField(null=True, blank=True)
@@ -76,6 +81,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    @property
+    def oidc_subject(self) -> str:
+        """The `sub` of this identity's tokens: the asserted subject, else the random UUID."""
+        return self.subject or str(self.pk)
 
     def get_full_name(self) -> str:
         return self.name or " ".join(p for p in (self.given_name, self.family_name) if p) or self.email

@@ -1,6 +1,7 @@
 """Writes to identities, and the rules of signing in. The console, the admin API, the sign-in
 pages and the management commands call these; each change is audited in its own transaction."""
 
+import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -271,4 +272,28 @@ def user_register(*, email: str, password: str, ip_address: str | None = None) -
     """Create an account (the form has validated the password and the e-mail's uniqueness)."""
     user = User.objects.create_user(email=normalize_email(email), password=password)
     audit_record(event="user.registered", actor=user, subject=user.email, ip_address=ip_address)
+    return user
+
+
+SUBJECT_EMAIL_DOMAIN = "subjects.invalid"  # RFC 2606: never a real address
+
+
+def user_for_subject(subject: str) -> User:
+    """The identity a login app's `subject` names: a local identity whose ID it is, or the one
+    that app signed in before under that subject, else a new one for it (with a placeholder
+    address, no password: it can only sign in through that app)."""
+    try:
+        local = User.objects.filter(pk=uuid.UUID(subject), subject__isnull=True).first()
+    except ValueError:
+        local = None
+    if local is not None:
+        return local
+    user, created = User.objects.get_or_create(
+        subject=subject,
+        defaults={"email": f"{uuid.uuid4().hex}@{SUBJECT_EMAIL_DOMAIN}"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit_record(event="user.created", actor=None, actor_label="login-provider", subject=subject)
     return user

@@ -140,7 +140,13 @@ def discard(request: HttpRequest, challenge: str | None) -> None:
 
 
 def issue_code(
-    request: HttpRequest, *, scopes: list[str], credentials: dict, client=None, uri: str | None = None
+    request: HttpRequest,
+    *,
+    scopes: list[str],
+    credentials: dict,
+    client=None,
+    uri: str | None = None,
+    id_token_claims: dict | None = None,
 ) -> HttpResponse:
     """Have oauthlib issue the code for the signed-in person (it validates everything again)
     and redirect to the client, with `iss` (RFC 9207).
@@ -148,12 +154,15 @@ def issue_code(
     The session's sign-in record travels with the code to the ID token (auth_time, amr, acr,
     sid). `client`, when the caller has just validated it, spares the second validation a read;
     `uri` is the authorization request's own, when the caller has it (else its parameters all
-    come from `credentials`, as parked).
+    come from `credentials`, as parked). `id_token_claims`: extra claims a consent app gave.
     """
     given = {k: v for k, v in credentials.items() if k != "request"}
     if client is not None:
         given["client"] = client
-    given.update(user=request.user, ciam_auth_context=auth_context(request))
+    context = auth_context(request)
+    if id_token_claims:
+        context["id_token_claims"] = id_token_claims  # a consent app's session.id_token
+    given.update(user=request.user, ciam_auth_context=context)
     try:
         headers, _body, _status = oauthlib_core().server.create_authorization_response(
             uri=uri or reverse("oauth:authorize"), http_method="GET", scopes=scopes, credentials=given

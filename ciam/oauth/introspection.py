@@ -20,6 +20,7 @@ INTROSPECT_ANY_SCOPE = "ciam:introspect"
 _ACCESS_ROW = (
     "application_id",
     "user_id",
+    "user__subject",
     "scope",
     "expires",
     "created",
@@ -48,7 +49,7 @@ def _answer(token, *, scope: str, expires, token_use: str) -> dict:
         "active": True,
         "client_id": client.client_id,
         "scope": scope,
-        "sub": str(token.user_id) if token.user_id else client.client_id,
+        "sub": token.user.oidc_subject if token.user_id else client.client_id,
         "exp": _ts(expires),
         "iat": _ts(token.created),
         "nbf": _ts(token.created),
@@ -63,7 +64,7 @@ def _lookup_access(digest: str, caller) -> dict | None:
     rows = list(AccessToken.objects.filter(token_checksum=digest).order_by().values_list(*_ACCESS_ROW)[:1])
     if not rows:
         return None
-    client_pk, user_id, scope, expires, created, client_id, registered_audience, active = rows[0]
+    client_pk, user_id, subject, scope, expires, created, client_id, registered_audience, active = rows[0]
     if caller is not None and not may_introspect_any(caller) and client_pk != caller.pk:
         return None
     if not active or expires <= timezone.now():
@@ -72,7 +73,7 @@ def _lookup_access(digest: str, caller) -> dict | None:
         "active": True,
         "client_id": client_id,
         "scope": scope,
-        "sub": str(user_id) if user_id else client_id,
+        "sub": subject or (str(user_id) if user_id else client_id),
         "exp": _ts(expires),
         "iat": _ts(created),
         "nbf": _ts(created),
@@ -90,7 +91,7 @@ def refresh_token_expires(token: RefreshToken):
 
 def _lookup_refresh(digest: str, caller) -> dict | None:
     token = (
-        RefreshToken.objects.select_related("application", "access_token")
+        RefreshToken.objects.select_related("application", "access_token", "user")
         .filter(token_checksum=digest, revoked__isnull=True)
         .first()
     )

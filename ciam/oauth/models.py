@@ -12,6 +12,7 @@ Differences from the toolkit's own:
 
 import uuid
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from oauth2_provider.models import (
@@ -174,3 +175,49 @@ class Scope(models.Model):
     def privileged(self) -> bool:
         """`ciam:` scopes grant power over this server: never to dynamically registered clients."""
         return self.name.startswith("ciam:")
+
+
+class AuthorizationFlow(models.Model):
+    """An authorization request handed to a login and consent app (Hydra v2's login and consent
+    provider API, ciam.oauth.provider), from its login challenge to its consent verifier.
+
+    Challenges and verifiers are random, single-use, stored as digests, and bound to the browser
+    that started the flow (a secret kept in its session, stored here as a digest). The request
+    itself is kept as it was validated, so nothing the browser or the app sends back changes its
+    client, redirect URI, scopes or PKCE challenge.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE)
+    # The authorization request's path and query (without any verifier), as validated.
+    request_path = models.TextField()
+    requested_scope = models.JSONField(default=list)
+    requested_audience = models.JSONField(default=list)
+    oidc_context = models.JSONField(default=dict)
+    browser = models.CharField(max_length=64)
+    # Login: challenge, what the app decided, the verifier the browser brings back.
+    login_challenge = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    login_skip = models.BooleanField(default=False)
+    login_subject = models.CharField(max_length=255, blank=True)  # the signed-in subject, if any
+    login_session_id = models.CharField(max_length=64, blank=True)
+    login_handled_at = models.DateTimeField(null=True)
+    login_result = models.JSONField(null=True)  # the accept body, or {"error": ...} for a reject
+    login_verifier = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    login_verified_at = models.DateTimeField(null=True)
+    # Consent: the same, for the consent step.
+    consent_challenge = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    consent_skip = models.BooleanField(default=False)
+    consent_subject = models.CharField(max_length=255, blank=True)
+    consent_context = models.JSONField(default=dict)  # acr, amr, context of the login
+    consent_handled_at = models.DateTimeField(null=True)
+    consent_result = models.JSONField(null=True)
+    consent_verifier = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    consent_verified_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="oauth_flow_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"AuthorizationFlow {self.pk}"

@@ -49,7 +49,7 @@ def access_token_lifespan(request) -> int:
 def token_subject(request) -> str:
     user = getattr(request, "user", None)
     if user is not None and getattr(user, "pk", None) is not None:
-        return str(user.pk)
+        return user.oidc_subject
     return request.client.client_id
 
 

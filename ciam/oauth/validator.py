@@ -67,6 +67,26 @@ GRANT_TYPES = (
 _GENERATED = GeneratedSecretHasher()
 _GENERATED_PREFIX = GeneratedSecretHasher.algorithm + "$"
 _MALFORMED = ("", "")  # Basic credentials that cannot be decoded: authentication must fail
+# ID token claims a consent app's session.id_token cannot override (OIDC Core §2).
+PROTECTED_ID_TOKEN_CLAIMS = frozenset(
+    {
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "azp",
+        "at_hash",
+        "c_hash",
+        "sid",
+    }
+)
 
 
 class RefreshTokenReused(errors.InvalidGrantError):
@@ -468,7 +488,12 @@ class CiamValidator(OAuth2Validator):
         """The person's claims (released by scope, get_oidc_claims); an empty one is left out
         (OIDC Core §5.1: a claim without a value is not sent, rather than sent empty)."""
         user = request.user
+        if user.subject:
+            # Signed in by a login app: its subject; its placeholder address is never a claim
+            # (the app gives claims through the consent's session.id_token instead).
+            return {"sub": user.subject}
         claims = {
+            "sub": user.oidc_subject,
             "email": user.email,
             "email_verified": user.email_verified,
             "name": user.get_full_name(),
@@ -503,6 +528,11 @@ class CiamValidator(OAuth2Validator):
         for claim in ("amr", "acr", "sid"):
             if context.get(claim):
                 claims[claim] = context[claim]
+        # Claims a login and consent app added on consent accept (session.id_token); never the
+        # ones this server sets itself.
+        for claim, value in (context.get("id_token_claims") or {}).items():
+            if claim not in PROTECTED_ID_TOKEN_CLAIMS:
+                claims[claim] = value
         return claims, expiration_time
 
     def finalize_id_token(self, id_token, token, token_handler, request) -> str:

@@ -3,11 +3,17 @@
 Both ask the same question (ciam.oauth.authorize.decide) and turn its decision into a response:
 the endpoint answers every decision; the sign-in page answers only a code or the consent page,
 and otherwise sends the browser on to the authorization request, which answers itself.
+
+With a login and consent app of the deployment's own (CIAM_LOGIN_URL, CIAM_CONSENT_URL), the
+same decisions are answered by sending the browser there with a challenge, and the browser
+comes back here with a verifier (ciam.oauth.provider, Hydra v2's flow): the decision is taken
+again for the person the app signed in, with the scopes it granted.
 """
 
 import time
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -16,8 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from oauthlib.oauth2 import FatalClientError, OAuth2Error
 
-from ciam.accounts.authn import auth_context
-from ciam.oauth import flows
+from ciam.accounts.authn import auth_context, mark_signed_in
+from ciam.accounts.services import user_for_subject
+from ciam.oauth import flows, provider
 from ciam.oauth.authorize import (
     INVALID_HINT,
     AskConsent,
@@ -65,7 +72,7 @@ def _consider(
     person = None
     if request.user.is_authenticated:
         context = auth_context(request)
-        person = Person(str(request.user.pk), request.user.email, context["auth_time"], fresh=fresh)
+        person = Person(request.user.oidc_subject, request.user.email, context["auth_time"], fresh=fresh)
     decision = decide(
         found, params=params, person=person, hint_subject=_hint_subject(params), now=time.time()
     )
@@ -101,13 +108,7 @@ def _to_login(request: HttpRequest, decision: SignIn) -> HttpResponse:
     return redirect(f"{reverse('accounts:login')}?{urlencode(query)}")
 
 
-@csrf_exempt  # a POSTed authorization request (OIDC Core §3.1.2.1) is equivalent to the GET
-@never_cache
-@require_http_methods(["GET", "POST"])
-def authorize(request: HttpRequest) -> HttpResponse:
-    """GET/POST /oauth2/auth: validate, identify the person, consent, redirect with a code."""
-    params = request.GET if request.method == "GET" else request.POST
-    decision, _, credentials = _consider(request, params, fresh=False)
+def _answer(request: HttpRequest, params: QueryDict, decision: Decision, credentials: dict) -> HttpResponse:
     if isinstance(decision, ErrorPage):
         return flows.error_page(request, decision.error, decision.description)
     if isinstance(decision, Refuse):
@@ -117,6 +118,142 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if isinstance(decision, SignIn):
         return _to_login(request, decision)
     return _issue_or_ask(request, params, decision, credentials)
+
+
+# --- A login and consent app of the deployment's own (Hydra v2's provider flow) ----------------
+
+
+def _oidc_context(params: QueryDict) -> dict:
+    return {
+        "acr_values": (params.get("acr_values") or "").split(),
+        "display": params.get("display") or "",
+        "login_hint": params.get("login_hint") or "",
+        "ui_locales": (params.get("ui_locales") or "").split(),
+    }
+
+
+def _to_login_app(
+    request: HttpRequest, params: QueryDict, decision: Decision, found: Valid, client
+) -> HttpResponse:
+    """Every interactive request goes through the login app, as with Hydra: with `skip` when a
+    remembered sign-in needs no new one (the app then accepts at once)."""
+    context = auth_context(request)
+    remembered = request.user.is_authenticated and context.get("remember", True)
+    subject = getattr(request.user, "oidc_subject", "")
+    skip_subject = subject if remembered and not isinstance(decision, SignIn) else ""
+    challenge = provider.start_login(
+        request,
+        path=flows.authorization_uri(params),
+        client=client,
+        scopes=found.scopes,
+        audience=(params.get("audience") or "").split(),
+        oidc_context=_oidc_context(params),
+        skip_subject=skip_subject,
+        session_id=context.get("sid", "") if skip_subject else "",
+    )
+    return redirect(flows.add_query(settings.CIAM_LOGIN_URL, {"login_challenge": challenge}))
+
+
+def _stale(request: HttpRequest) -> HttpResponse:
+    return flows.error_page(
+        request,
+        "invalid_request",
+        "This sign-in step is no longer valid (used, expired, or started in another browser). "
+        "Go back to the application and start again.",
+    )
+
+
+def _refused_by_app(request: HttpRequest, params: QueryDict, result: dict) -> HttpResponse:
+    """A login or consent app's reject: its error, to the client's validated redirect URI."""
+    try:
+        _, credentials = flows.validate(flows.authorization_uri(params))
+    except Exception:  # noqa: BLE001 - any refusal of the request itself: the error page
+        return _stale(request)
+    return flows.error_redirect(
+        credentials["redirect_uri"], result["error"], result["error_description"], credentials.get("state")
+    )
+
+
+def _from_login_app(request: HttpRequest, params: QueryDict, verifier: str) -> HttpResponse:
+    flow = provider.login_verified(request, verifier, request.get_full_path())
+    clean = _without_verifiers(params)
+    if flow is None:
+        return _stale(request)
+    result = flow.login_result or {}
+    if "error" in result:
+        return _refused_by_app(request, clean, result)
+    user = user_for_subject(result["subject"])
+    kept = flow.login_skip and request.user.is_authenticated and request.user.pk == user.pk
+    if not kept:
+        bound = request.session.get(provider.SESSION_KEY, {})
+        mark_signed_in(
+            request,
+            user,
+            remember=result["remember"],
+            amr=result["amr"] or ["pwd"],
+            acr=result["acr"],
+            remember_for=result["remember_for"],
+        )
+        request.session[provider.SESSION_KEY] = bound  # the flow stays this browser's
+    decision, found, credentials = _consider(request, clean, fresh=not kept)
+    if isinstance(decision, AskConsent) and settings.CIAM_CONSENT_URL:
+        challenge = provider.start_consent(
+            flow,
+            subject=user.oidc_subject,
+            skip=False,
+            context={"acr": result["acr"], "amr": result["amr"], "context": result.get("context")},
+        )
+        return redirect(flows.add_query(settings.CIAM_CONSENT_URL, {"consent_challenge": challenge}))
+    return _answer(request, clean, decision, credentials)
+
+
+def _from_consent_app(request: HttpRequest, params: QueryDict, verifier: str) -> HttpResponse:
+    flow = provider.consent_verified(request, verifier, request.get_full_path())
+    clean = _without_verifiers(params)
+    if flow is None or getattr(request.user, "oidc_subject", None) != flow.consent_subject:
+        return _stale(request)
+    result = flow.consent_result or {}
+    if "error" in result:
+        return _refused_by_app(request, clean, result)
+    decision, found, credentials = _consider(request, clean, fresh=True)
+    if not isinstance(decision, IssueCode | AskConsent):
+        return _answer(request, clean, decision, credentials)
+    return flows.issue_code(
+        request,
+        scopes=result["grant_scope"],
+        credentials=credentials,
+        client=credentials["request"].client,
+        uri=flows.authorization_uri(clean),
+        id_token_claims=result["session"].get("id_token"),
+    )
+
+
+def _without_verifiers(params: QueryDict) -> QueryDict:
+    clean = params.copy()
+    for name in provider.VERIFIER_PARAMETERS:
+        clean.pop(name, None)
+    return clean
+
+
+@csrf_exempt  # a POSTed authorization request (OIDC Core §3.1.2.1) is equivalent to the GET
+@never_cache
+@require_http_methods(["GET", "POST"])
+def authorize(request: HttpRequest) -> HttpResponse:
+    """GET/POST /oauth2/auth: validate, identify the person, consent, redirect with a code."""
+    params = request.GET if request.method == "GET" else request.POST
+    if settings.CIAM_LOGIN_URL and params.get("login_verifier"):
+        return _from_login_app(request, params, params["login_verifier"])
+    if settings.CIAM_LOGIN_URL and params.get("consent_verifier"):
+        return _from_consent_app(request, params, params["consent_verifier"])
+    decision, found, credentials = _consider(request, params, fresh=False)
+    if (
+        settings.CIAM_LOGIN_URL
+        and isinstance(found, Valid)
+        and isinstance(decision, SignIn | IssueCode | AskConsent)
+        and not is_silent(params)
+    ):
+        return _to_login_app(request, params, decision, found, credentials["request"].client)
+    return _answer(request, params, decision, credentials)
 
 
 def complete_after_sign_in(request: HttpRequest, next_url: str) -> HttpResponse | None:
