@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check install system-deps bench instructions lint format clean soak
+.PHONY: run test check install system-deps node-deps bench instructions lint format clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests drive: Chromium (browser tests) and docker-compose (compose file check).
+# Debian packages the tests drive: Chromium (browser tests), docker-compose (compose file check),
+# Node.js and npm (Ory's sample login and consent app).
 SYSTEM_PACKAGES := chromium docker-compose
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages:$$missing"; \
@@ -34,6 +36,15 @@ system-deps:
 	    echo "Missing Debian packages:$$missing -- run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+
+# npm packages the tests run (Ory's sample login and consent app), pinned by the lock file.
+NODE_STAMP := tests/npm/node_modules/.installed-$(shell cat tests/npm/package-lock.json | sha1sum | cut -c1-12)
+$(NODE_STAMP): tests/npm/package.json tests/npm/package-lock.json
+	cd tests/npm && npm ci --no-audit --no-fund --loglevel=error
+	rm -f tests/npm/node_modules/.installed-*
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
 
 ## make run: install, migrate the embedded SQLite database, create the demo admin, serve on :8000
 run: install
@@ -48,7 +59,7 @@ run: install
 ## whole suite (SQLite, or DATABASE_URL)
 # Connections are not kept between requests in tests, so live-server threads release the test
 # database and pytest-django can drop it.
-test: install system-deps check
+test: install system-deps node-deps check
 	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make check: the dependency layers (DESIGN.md, import-linter), the types (mypy), the style (ruff)
