@@ -5,6 +5,7 @@ every answer is `{"redirect_to": ...}`, a handled request 410 with `redirect_to`
 Paths are Hydra's (`/admin/oauth2/auth/requests/...`), and its legacy ones without `/admin`.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -15,11 +16,100 @@ from ciam.accounts.services import user_for_subject
 from ciam.api.views import AdminApiView
 from ciam.oauth import provider
 from ciam.oauth.models import AuthorizationFlow
-from clients.serializers import client_json
+from clients.serializers import ClientSerializer, client_json
 from consent.services import consent_grant
 
 RedirectTo = inline_serializer("OAuth2RedirectTo", fields={"redirect_to": serializers.CharField()})
-Json = serializers.JSONField()
+
+
+def _strings(**kwargs):
+    return serializers.ListField(child=serializers.CharField(), required=False, **kwargs)
+
+
+OidcContext = inline_serializer(
+    "OAuth2ConsentRequestOpenIDConnectContext",
+    fields={
+        "acr_values": _strings(),
+        "display": serializers.CharField(),
+        "login_hint": serializers.CharField(),
+        "ui_locales": _strings(),
+    },
+)
+_REQUEST_FIELDS = {
+    "challenge": serializers.CharField(),
+    "client": ClientSerializer(),
+    "request_url": serializers.CharField(),
+    "requested_scope": _strings(),
+    "requested_access_token_audience": _strings(),
+    "oidc_context": OidcContext,
+    "skip": serializers.BooleanField(),
+    "subject": serializers.CharField(),
+}
+LoginRequest = inline_serializer(
+    "OAuth2LoginRequest", fields={**_REQUEST_FIELDS, "session_id": serializers.CharField()}
+)
+ConsentRequest = inline_serializer(
+    "OAuth2ConsentRequest",
+    fields={
+        **_REQUEST_FIELDS,
+        "consent_request_id": serializers.CharField(),
+        "login_session_id": serializers.CharField(),
+        "acr": serializers.CharField(),
+        "amr": _strings(),
+        "context": serializers.JSONField(required=False),
+    },
+)
+_REMEMBER_FIELDS = {
+    "remember": serializers.BooleanField(required=False),
+    "remember_for": serializers.IntegerField(required=False, help_text="Seconds; 0: the browser session."),
+    "context": serializers.JSONField(required=False),
+}
+AcceptLogin = inline_serializer(
+    "AcceptOAuth2LoginRequest",
+    fields={
+        "subject": serializers.CharField(help_text="The signed-in person's identifier; becomes `sub`."),
+        "acr": serializers.CharField(required=False),
+        "amr": _strings(),
+        **_REMEMBER_FIELDS,
+    },
+)
+AcceptConsent = inline_serializer(
+    "AcceptOAuth2ConsentRequest",
+    fields={
+        "grant_scope": _strings(help_text="Of the requested scopes; null entries are ignored."),
+        "grant_access_token_audience": _strings(),
+        "session": inline_serializer(
+            "AcceptOAuth2ConsentRequestSession",
+            fields={
+                "access_token": serializers.JSONField(required=False),
+                "id_token": serializers.JSONField(required=False, help_text="Extra ID token claims."),
+            },
+        ),
+        **_REMEMBER_FIELDS,
+    },
+)
+Reject = inline_serializer(
+    "RejectOAuth2Request",
+    fields={
+        "error": serializers.CharField(required=False),
+        "error_description": serializers.CharField(required=False),
+        "error_hint": serializers.CharField(required=False),
+        "status_code": serializers.IntegerField(required=False),
+    },
+)
+LogoutRequest = inline_serializer(
+    "OAuth2LogoutRequest",
+    fields={
+        "challenge": serializers.CharField(),
+        "subject": serializers.CharField(),
+        "sid": serializers.CharField(),
+        "client": ClientSerializer(allow_null=True),
+        "request_url": serializers.CharField(),
+        "rp_initiated": serializers.BooleanField(),
+        "requested_at": serializers.DateTimeField(),
+        "expires_at": serializers.DateTimeField(),
+    },
+)
 
 
 def _challenge(request, name: str) -> str:
@@ -90,7 +180,7 @@ class LoginRequestApi(_ProviderApi):
         description="What the login app needs: the client, the requested scopes, and `skip` with the "
         "remembered `subject` when the person is already signed in (then accept at once).",
         parameters=[_parameter("login")],
-        responses={200: Json, 410: RedirectTo},
+        responses={200: LoginRequest, 410: RedirectTo},
     )
     def get(self, request):
         challenge = _challenge(request, "login")
@@ -103,7 +193,7 @@ class LoginAcceptApi(_ProviderApi):
         summary="Accept a login request",
         description="Body: `subject` (required), `remember`, `remember_for`, `acr`, `amr`, `context`.",
         parameters=[_parameter("login")],
-        request=Json,
+        request=AcceptLogin,
         responses={200: RedirectTo, 410: RedirectTo},
     )
     def put(self, request):
@@ -116,7 +206,7 @@ class LoginRejectApi(_ProviderApi):
         summary="Reject a login request",
         description="Body: `error`, `error_description`, `error_hint`; the client receives them.",
         parameters=[_parameter("login")],
-        request=Json,
+        request=Reject,
         responses={200: RedirectTo, 410: RedirectTo},
     )
     def put(self, request):
@@ -128,7 +218,7 @@ class ConsentRequestApi(_ProviderApi):
         operation_id="getOAuth2ConsentRequest",
         summary="Read a consent request",
         parameters=[_parameter("consent")],
-        responses={200: Json, 410: RedirectTo},
+        responses={200: ConsentRequest, 410: RedirectTo},
     )
     def get(self, request):
         challenge = _challenge(request, "consent")
@@ -142,7 +232,7 @@ class ConsentAcceptApi(_ProviderApi):
         description="Body: `grant_scope` (of the requested ones), `grant_access_token_audience`, "
         "`remember`, `remember_for`, `session.id_token` (extra ID token claims), `session.access_token`.",
         parameters=[_parameter("consent")],
-        request=Json,
+        request=AcceptConsent,
         responses={200: RedirectTo, 410: RedirectTo},
     )
     @transaction.atomic
@@ -163,10 +253,65 @@ class ConsentRejectApi(_ProviderApi):
         operation_id="rejectOAuth2ConsentRequest",
         summary="Reject a consent request",
         parameters=[_parameter("consent")],
-        request=Json,
+        request=Reject,
         responses={200: RedirectTo, 410: RedirectTo},
     )
     def put(self, request):
         return Response(
             {"redirect_to": provider.consent_reject(_challenge(request, "consent"), request.data)}
         )
+
+
+def _stamp(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class LogoutRequestApi(_ProviderApi):
+    @extend_schema(
+        operation_id="getOAuth2LogoutRequest",
+        summary="Read a logout request",
+        parameters=[_parameter("logout")],
+        responses={200: LogoutRequest, 410: RedirectTo},
+    )
+    def get(self, request):
+        challenge = _challenge(request, "logout")
+        flow = provider.logout_request(challenge)
+        return Response(
+            {
+                "challenge": challenge,
+                "subject": flow.subject,
+                "sid": flow.session_id,
+                "client": client_json(flow.client) if flow.client else None,
+                "request_url": settings.CIAM_ISSUER + flow.request_path,
+                "rp_initiated": True,
+                "requested_at": _stamp(flow.created_at),
+                "expires_at": _stamp(flow.expires_at),
+            }
+        )
+
+
+class LogoutAcceptApi(_ProviderApi):
+    @extend_schema(
+        operation_id="acceptOAuth2LogoutRequest",
+        summary="Accept a logout request",
+        description="The browser goes to `redirect_to`; the session ends there.",
+        parameters=[_parameter("logout")],
+        request=None,
+        responses={200: RedirectTo, 410: RedirectTo},
+    )
+    def put(self, request):
+        return Response({"redirect_to": provider.logout_decide(_challenge(request, "logout"), accept=True)})
+
+
+class LogoutRejectApi(_ProviderApi):
+    @extend_schema(
+        operation_id="rejectOAuth2LogoutRequest",
+        summary="Reject a logout request",
+        description="The session stays; the logout app shows what it wants (204).",
+        parameters=[_parameter("logout")],
+        request=None,
+        responses={204: None, 410: RedirectTo},
+    )
+    def put(self, request):
+        provider.logout_decide(_challenge(request, "logout"), accept=False)
+        return Response(status=204)

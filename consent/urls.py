@@ -24,9 +24,14 @@ PROVIDER_APIS = {
     "consent": provider_apis.ConsentRequestApi,
     "consent/accept": provider_apis.ConsentAcceptApi,
     "consent/reject": provider_apis.ConsentRejectApi,
+    "logout": provider_apis.LogoutRequestApi,
+    "logout/accept": provider_apis.LogoutAcceptApi,
+    "logout/reject": provider_apis.LogoutRejectApi,
 }
-for _prefix, _suffix in (("admin/oauth2/auth/requests/", ""), ("oauth2/auth/requests/", "-legacy")):
-    for _path, _view in PROVIDER_APIS.items():
-        urlpatterns.append(
-            path(_prefix + _path, _view.as_view(), name=f"api-request-{_path.replace('/', '-')}{_suffix}")
-        )
+for _path, _view in PROVIDER_APIS.items():
+    _name = _path.replace("/", "-")
+    urlpatterns += [
+        path(f"admin/oauth2/auth/requests/{_path}", _view.as_view(), name=f"api-request-{_name}"),
+        # The legacy path: the same view, left out of the OpenAPI document.
+        path(f"oauth2/auth/requests/{_path}", _view.as_view(schema=None), name=f"api-request-{_name}-legacy"),
+    ]

@@ -221,3 +221,30 @@ class AuthorizationFlow(models.Model):
 
     def __str__(self) -> str:
         return f"AuthorizationFlow {self.pk}"
+
+
+class LogoutFlow(models.Model):
+    """An RP-initiated logout handed to the deployment's logout app (CIAM_LOGOUT_URL), Hydra v2's
+    logout provider flow: a challenge for the app, a verifier the browser brings back once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, null=True, on_delete=models.CASCADE
+    )
+    request_path = models.TextField()
+    subject = models.CharField(max_length=255, blank=True)
+    session_id = models.CharField(max_length=64, blank=True)
+    # Validated against the client's registered list before the flow started.
+    post_logout_redirect_uri = models.TextField(blank=True)
+    state = models.TextField(blank=True)
+    browser = models.CharField(max_length=64)
+    challenge = models.CharField(max_length=64, unique=True)
+    handled_at = models.DateTimeField(null=True)
+    accepted = models.BooleanField(default=False)
+    verifier = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    verified_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"LogoutFlow {self.pk}"

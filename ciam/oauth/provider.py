@@ -7,6 +7,8 @@ deployment's own login and consent app (CIAM_LOGIN_URL, CIAM_CONSENT_URL), step 
    login verifier, which `login_verified` redeems once.
 3. The same for consent (`start_consent`, `consent_request`, `consent_accept`,
    `consent_reject`, `consent_verified`); then /oauth2/auth issues the code.
+4. RP-initiated logout goes to the logout app with a logout challenge (`start_logout`); its
+   accept brings the browser back with a verifier (`logout_decide`, `logout_verified`).
 
 Challenges and verifiers are 256-bit random values, stored as digests, single use, and bound to
 the browser that started the flow (a secret in its session). A challenge already handled
@@ -29,7 +31,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from ciam.lib.crypto import token_checksum
-from ciam.oauth.models import AuthorizationFlow
+from ciam.oauth.models import AuthorizationFlow, LogoutFlow
 
 FLOW_LIFESPAN = timedelta(minutes=30)
 SESSION_KEY = "ciam_provider_flows"
@@ -66,7 +68,7 @@ def _bind(request: HttpRequest, flow_id) -> str:
     return token_checksum(secret)
 
 
-def _is_bound(request: HttpRequest, flow: AuthorizationFlow) -> bool:
+def _is_bound(request: HttpRequest, flow: AuthorizationFlow | LogoutFlow) -> bool:
     secret = request.session.get(SESSION_KEY, {}).get(str(flow.pk))
     return bool(secret) and hmac.compare_digest(token_checksum(secret), flow.browser)
 
@@ -307,3 +309,81 @@ def consent_reject(challenge: Any, body: Any) -> str:
 
 def consent_verified(request: HttpRequest, verifier: str, path: str) -> AuthorizationFlow | None:
     return _verified(request, "consent", verifier, path)
+
+
+# --- Logout -------------------------------------------------------------------------------------
+
+
+def start_logout(
+    request: HttpRequest,
+    *,
+    path: str,
+    client,
+    subject: str,
+    session_id: str,
+    post_logout_redirect_uri: str,
+    state: str,
+) -> str:
+    """A logout flow for a validated RP-initiated logout request; its challenge."""
+    challenge = _random()
+    flow = LogoutFlow(
+        client=client,
+        request_path=path,
+        subject=subject,
+        session_id=session_id,
+        post_logout_redirect_uri=post_logout_redirect_uri,
+        state=state,
+        challenge=token_checksum(challenge),
+        expires_at=timezone.now() + FLOW_LIFESPAN,
+    )
+    flow.browser = _bind(request, flow.pk)
+    flow.save()
+    return challenge
+
+
+def logout_request(challenge: Any) -> LogoutFlow:
+    if not isinstance(challenge, str) or not challenge or len(challenge) > 200:
+        raise NotFound()
+    flow = (
+        LogoutFlow.objects.select_related("client")
+        .filter(challenge=token_checksum(challenge), expires_at__gt=timezone.now())
+        .first()
+    )
+    if flow is None:
+        raise NotFound()
+    if flow.handled_at is not None:
+        raise Gone(settings.CIAM_ISSUER + flow.request_path)
+    return flow
+
+
+@transaction.atomic
+def logout_decide(challenge: Any, *, accept: bool) -> str | None:
+    """Hydra's accept (the URL the browser goes back to) or reject (None) of a logout request."""
+    flow = logout_request(challenge)
+    locked = LogoutFlow.objects.select_for_update().get(pk=flow.pk)
+    if locked.handled_at is not None:
+        raise Gone(settings.CIAM_ISSUER + locked.request_path)
+    locked.handled_at, locked.accepted = timezone.now(), accept
+    verifier = _random() if accept else None
+    locked.verifier = token_checksum(verifier) if verifier else None
+    locked.save()
+    if verifier is None:
+        return None
+    return f"{settings.CIAM_ISSUER}{urlsplit(locked.request_path).path}?logout_verifier={verifier}"
+
+
+def logout_verified(request: HttpRequest, verifier: str) -> LogoutFlow | None:
+    """The accepted logout flow of this verifier, redeemed once by the browser that started it."""
+    if not verifier or len(verifier) > 200:
+        return None
+    flow = (
+        LogoutFlow.objects.select_related("client")
+        .filter(verifier=token_checksum(verifier), accepted=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if flow is None or not _is_bound(request, flow):
+        return None
+    redeemed = LogoutFlow.objects.filter(pk=flow.pk, verified_at__isnull=True).update(
+        verified_at=timezone.now()
+    )
+    return flow if redeemed else None

@@ -45,6 +45,7 @@ def sample_app(live_issuer, settings):
         settings.CIAM_ADMIN_TRUSTED_NETWORKS = ["127.0.0.1/32"]
         settings.CIAM_LOGIN_URL = f"{base}/login"
         settings.CIAM_CONSENT_URL = f"{base}/consent"
+        settings.CIAM_LOGOUT_URL = f"{base}/logout"
         yield base
     finally:
         process.terminate()
@@ -59,6 +60,7 @@ def app(callback):
         grant_types=["authorization_code", "refresh_token"],
         scope="openid email offline_access",
         redirect_uris=[callback.url],
+        post_logout_redirect_uris=[f"{callback.base}/signed-out"],
     ).client
 
 
@@ -99,6 +101,20 @@ def test_the_sample_apps_login_and_consent_screens_complete_a_code_flow(
     claims = json.loads(jwt.JWT(jwt=token["id_token"], key=keys).claims)
     assert claims["sub"] == "foo@bar.com" and claims["aud"] == app.client_id
     assert claims["iss"] == live_issuer and claims["acr"] == "0"
+
+    # RP-initiated logout through the app's "Do you wish to log out?" screen.
+    page.goto(
+        f"{live_issuer}/oauth2/sessions/logout?id_token_hint={token['id_token']}"
+        f"&post_logout_redirect_uri={callback.base}/signed-out&state=bye"
+    )
+    page.wait_for_selector("text=Do you wish to log out?")
+    page.click("#accept")
+    page.wait_for_timeout(200)
+    assert callback.urls[-1].startswith(f"{callback.base}/signed-out")
+    assert query_of(callback.urls[-1])["state"] == "bye"
+    # Signed out: the next request asks the app to sign someone in, without skip.
+    page.goto(authorization(live_issuer, app)[2])
+    assert page.locator("#login-title").inner_text() == "Please log in"
 
 
 def test_denying_consent_in_the_sample_app_answers_access_denied(

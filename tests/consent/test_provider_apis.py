@@ -180,3 +180,58 @@ def test_challenges_are_bound_to_the_browser_and_junk_is_a_4xx(external):
         == 401
     )
     assert AuthorizationFlow.objects.count() == 2
+
+
+def test_a_logout_app_accepts_or_rejects_an_rp_initiated_logout(external, settings):
+    base, admin, client = external
+    settings.CIAM_LOGOUT_URL = "http://127.0.0.1:9/logout"
+    browser = requests.Session()
+    _, _, response = start(base, client, browser)
+    challenge = query_of(response.headers["Location"])["login_challenge"]
+    accepted = admin.put(
+        f"{base}/admin/oauth2/auth/requests/login/accept",
+        params={"login_challenge": challenge},
+        json={"subject": "carol"},
+    ).json()
+    follow(browser, accepted["redirect_to"])  # signed in as carol (then the consent app)
+
+    def logout_challenge():
+        answer = follow(browser, f"{base}/oauth2/sessions/logout?client_id={client.client_id}")
+        assert answer.headers["Location"].startswith("http://127.0.0.1:9/logout?")
+        return query_of(answer.headers["Location"])["logout_challenge"]
+
+    refused = logout_challenge()
+    read = admin.get(f"{base}/admin/oauth2/auth/requests/logout", params={"logout_challenge": refused}).json()
+    assert (
+        read["subject"] == "carol"
+        and read["rp_initiated"] is True
+        and read["client"]["client_id"] == client.client_id
+    )
+    assert (
+        admin.put(
+            f"{base}/admin/oauth2/auth/requests/logout/reject", params={"logout_challenge": refused}
+        ).status_code
+        == 204
+    )
+    assert (
+        admin.get(
+            f"{base}/admin/oauth2/auth/requests/logout", params={"logout_challenge": refused}
+        ).status_code
+        == 410
+    )
+
+    ended = logout_challenge()
+    redirect_to = admin.put(
+        f"{base}/admin/oauth2/auth/requests/logout/accept", params={"logout_challenge": ended}
+    ).json()["redirect_to"]
+    assert follow(requests.Session(), redirect_to).status_code == 400  # another browser: nothing ends
+    assert follow(browser, redirect_to).status_code == 200  # signed out
+    assert follow(browser, redirect_to).status_code == 400  # once
+    _, _, response = start(base, client, browser)
+    challenge = query_of(response.headers["Location"])["login_challenge"]
+    assert (
+        admin.get(f"{base}/admin/oauth2/auth/requests/login", params={"login_challenge": challenge}).json()[
+            "skip"
+        ]
+        is False
+    )

@@ -50,6 +50,8 @@ PINNED = {
         "validate_device_code": "(self, client_id, code, request, *args, **kwargs)",
     },
     (LogoutView, RPInitiatedLogoutView): {
+        "get": "(self, request, *args, **kwargs)",
+        "post": "(self, request, *args, **kwargs)",
         "validate_logout_request_user": "(self, id_token_hint, client_id)",
         "validate_post_logout_redirect_uri": "(self, application, post_logout_redirect_uri)",
         "get_request_application": "(self, id_token, client_id)",
@@ -61,7 +63,12 @@ PINNED = {
     },
 }
 # Our own helpers on those classes (not hooks of the library).
-OWN = {(CiamValidator, "_grant"), (CiamValidator, "_id_token_lifespan")}
+OWN = {
+    (CiamValidator, "_grant"),
+    (CiamValidator, "_id_token_lifespan"),
+    (LogoutView, "_to_logout_app"),
+    (LogoutView, "_from_logout_app"),
+}
 HOOKS = [
     (ours, base, name, signature)
     for (ours, base), hooks in PINNED.items()

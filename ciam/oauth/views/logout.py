@@ -1,19 +1,31 @@
-"""GET/POST /oauth2/sessions/logout: OpenID Connect RP-Initiated Logout 1.0 (the toolkit's view)."""
+"""GET/POST /oauth2/sessions/logout: OpenID Connect RP-Initiated Logout 1.0 (the toolkit's view).
+
+With a logout app of the deployment's own (CIAM_LOGOUT_URL), a validated logout request is handed
+to it with a logout challenge (Hydra v2's flow, ciam.oauth.provider); its accept sends the
+browser back with a verifier, and only then is the session ended.
+"""
 
 import uuid
 
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from oauth2_provider.exceptions import (
     ClientIdMissmatch,
     InvalidIDTokenError,
     InvalidOIDCClientError,
     InvalidOIDCRedirectURIError,
+    OIDCError,
 )
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views.oidc import RPInitiatedLogoutView
 
+from ciam.accounts.authn import auth_context
 from ciam.audit.services import audit_record
 from ciam.lib.clientip import client_ip
+from ciam.oauth import flows, provider
 from ciam.oauth.keys import id_token_claims
 from ciam.oauth.models import IDToken
 
@@ -23,6 +35,67 @@ class LogoutView(RPInitiatedLogoutView):
     `post_logout_redirect_uri` must be registered for the client, exactly."""
 
     template_name = "consent/logout_confirm.html"
+
+    def get(self, request, *args, **kwargs):
+        if not settings.CIAM_LOGOUT_URL:
+            return super().get(request, *args, **kwargs)
+        if request.GET.get("logout_verifier"):
+            return self._from_logout_app(request.GET["logout_verifier"])
+        return self._to_logout_app(request.GET)
+
+    def post(self, request, *args, **kwargs):
+        if not settings.CIAM_LOGOUT_URL:
+            return super().post(request, *args, **kwargs)
+        return self._to_logout_app(request.POST)
+
+    def _to_logout_app(self, params) -> HttpResponse:
+        """The request, validated as always, handed to the logout app with a challenge."""
+        post_logout_redirect_uri = params.get("post_logout_redirect_uri") or ""
+        try:
+            application, token_user = self.validate_logout_request(
+                id_token_hint=params.get("id_token_hint"),
+                client_id=params.get("client_id"),
+                post_logout_redirect_uri=post_logout_redirect_uri,
+            )
+        except OIDCError as error:
+            return self.error_response(error)
+        user = self.request.user
+        subject = getattr(token_user or user, "oidc_subject", "") if user.is_authenticated else ""
+        challenge = provider.start_logout(
+            self.request,
+            path=self.request.get_full_path(),
+            client=application,
+            subject=subject,
+            session_id=auth_context(self.request).get("sid", ""),
+            post_logout_redirect_uri=post_logout_redirect_uri,
+            state=params.get("state") or "",
+        )
+        return redirect(flows.add_query(settings.CIAM_LOGOUT_URL, {"logout_challenge": challenge}))
+
+    def _from_logout_app(self, verifier: str) -> HttpResponse:
+        flow = provider.logout_verified(self.request, verifier)
+        if flow is None:
+            return flows.error_page(
+                self.request,
+                "invalid_request",
+                "This sign-out step is no longer valid (used, expired, or started in another browser).",
+            )
+        user = self.request.user
+        if user.is_authenticated:
+            audit_record(
+                event="logout",
+                actor=user,
+                subject=getattr(user, "email", ""),
+                client_id=flow.client.client_id if flow.client else "",
+                ip_address=client_ip(self.request),
+            )
+        logout(self.request)
+        if flow.post_logout_redirect_uri:
+            target = flow.post_logout_redirect_uri
+            if flow.state:
+                target = flows.add_query(target, {"state": flow.state})
+            return flows.RedirectToClient(target)
+        return render(self.request, "consent/logged_out.html")
 
     def validate_logout_request_user(self, id_token_hint, client_id):
         # An ID token this server signed, with a key it still publishes (expired is fine), and
