@@ -35,7 +35,7 @@ OidcContext = inline_serializer(
         "ui_locales": _strings(),
     },
 )
-_REQUEST_FIELDS = {
+_REQUEST_FIELDS: dict[str, serializers.Field] = {
     "challenge": serializers.CharField(),
     "client": ClientSerializer(),
     "request_url": serializers.CharField(),
@@ -59,7 +59,7 @@ ConsentRequest = inline_serializer(
         "context": serializers.JSONField(required=False),
     },
 )
-_REMEMBER_FIELDS = {
+_REMEMBER_FIELDS: dict[str, serializers.Field] = {
     "remember": serializers.BooleanField(required=False),
     "remember_for": serializers.IntegerField(required=False, help_text="Seconds; 0: the browser session."),
     "context": serializers.JSONField(required=False),
