@@ -154,3 +154,51 @@ def test_the_sdk_revokes_every_token_of_a_client(sdk, live_issuer):
     result, token = live_m2m_token(live_issuer)
     sdk.delete_o_auth2_token(client_id=result.client.client_id)
     assert sdk.introspect_o_auth2_token(token=token).active is False
+
+
+def test_the_sdk_drives_a_login_and_consent_flow(sdk, live_issuer, settings):
+    """The SDK's own models parse every answer of the login and consent provider API."""
+    settings.CIAM_LOGIN_URL = "http://127.0.0.1:9/login"
+    settings.CIAM_CONSENT_URL = "http://127.0.0.1:9/consent"
+    client = client_create(
+        client_name="sdk-app",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code"],
+        scope="openid email",
+        redirect_uris=["http://127.0.0.1:8765/callback"],
+    ).client
+    browser = requests.Session()
+    start = browser.get(
+        f"{live_issuer}/oauth2/auth",
+        params={
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": "http://127.0.0.1:8765/callback",
+            "scope": "openid email",
+            "state": "sdk-state",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    challenge = re.search(r"login_challenge=([^&]+)", start.headers["Location"]).group(1)
+    login = sdk.get_o_auth2_login_request(challenge)
+    assert login.skip is False and login.client.client_id == client.client_id
+    assert login.requested_scope == ["openid", "email"] and login.client.client_secret is None
+    accepted = sdk.accept_o_auth2_login_request(
+        challenge,
+        accept_o_auth2_login_request=hydra.AcceptOAuth2LoginRequest(subject="sdk-user", remember=True),
+    )
+    to_consent = browser.get(accepted.redirect_to, allow_redirects=False, timeout=10)
+    consent_challenge = re.search(r"consent_challenge=([^&]+)", to_consent.headers["Location"]).group(1)
+    consent = sdk.get_o_auth2_consent_request(consent_challenge)
+    assert consent.subject == "sdk-user" and consent.requested_scope == ["openid", "email"]
+    rejected = sdk.reject_o_auth2_consent_request(
+        consent_challenge, reject_o_auth2_request=hydra.RejectOAuth2Request(error="access_denied")
+    )
+    back = browser.get(rejected.redirect_to, allow_redirects=False, timeout=10)
+    assert "error=access_denied" in back.headers["Location"] and "state=sdk-state" in back.headers["Location"]
+    with pytest.raises(hydra.ApiException) as gone:
+        sdk.get_o_auth2_consent_request(consent_challenge)
+    assert gone.value.status == 410
