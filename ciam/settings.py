@@ -252,6 +252,11 @@ CIAM_LOGIN_URL = os.environ.get("CIAM_LOGIN_URL", "")
 CIAM_CONSENT_URL = os.environ.get("CIAM_CONSENT_URL", "")
 CIAM_LOGOUT_URL = os.environ.get("CIAM_LOGOUT_URL", "")
 CIAM_DEVICE_VERIFICATION_URL = os.environ.get("CIAM_DEVICE_VERIFICATION_URL", "")
+if CIAM_DEVICE_VERIFICATION_URL and not (CIAM_LOGIN_URL and CIAM_CONSENT_URL):
+    raise ImproperlyConfigured(
+        "CIAM_DEVICE_VERIFICATION_URL needs CIAM_LOGIN_URL and CIAM_CONSENT_URL too: a device flow "
+        "continues with the login and consent apps."
+    )
 CIAM_TRUSTED_PROXIES = env_list("CIAM_TRUSTED_PROXIES", [])
 # Networks whose requests to the admin API need no admin token, as on Hydra's separate admin port
 # (the address judged as for throttling: the connection, or CIAM_TRUSTED_PROXIES' rules). Empty:

@@ -1,4 +1,10 @@
-"""/device: a signed-in person types the code a device shows, then allows or denies it."""
+"""/device: a signed-in person types the code a device shows, then allows or denies it.
+
+With a device verification app of the deployment's own (CIAM_DEVICE_VERIFICATION_URL, with the
+login and consent apps), /device sends the browser there with a device challenge; once the app
+has accepted the user code, the flow continues with the login and consent apps (Hydra v2's
+device flow, ciam.oauth.provider), and the device gets its tokens.
+"""
 
 import secrets
 from datetime import timedelta
@@ -6,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -18,8 +24,11 @@ from ciam.accounts.authn import AuthenticatedRequest, auth_context
 from ciam.accounts.models import FailedAttempt
 from ciam.audit.services import audit_record
 from ciam.lib.clientip import client_ip
+from ciam.oauth import provider
 from ciam.oauth.device import device_decide, pending_grant_for_user_code
+from ciam.oauth.flows import add_query, error_page
 from ciam.oauth.models import DeviceGrant
+from ciam.oauth.views.authorize import consent_app_url, login_app_url, sign_in_from_login_app
 from clients.models import Client
 from consent.forms import ConsentForm, UserCodeForm, scope_rows
 from consent.services import consent_deny_record, consent_grant
@@ -59,11 +68,93 @@ def _consent_page(request, grant: DeviceGrant, client: Client, form, *, status: 
     )
 
 
-@login_required
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-def device_view(request: AuthenticatedRequest) -> HttpResponse:
+def device_view(request) -> HttpResponse:
+    if settings.CIAM_DEVICE_VERIFICATION_URL:
+        return _with_apps(request)
+    return _device_page(request)
+
+
+def _done(request, flow, *, allowed: bool) -> HttpResponse:
+    return render(request, "consent/device_done.html", {"client": flow.client, "allowed": allowed})
+
+
+def _with_apps(request) -> HttpResponse:
+    """The device flow through the verification, login and consent apps: each step's verifier
+    brings the browser back here, and the next step starts."""
+    path = request.get_full_path()
+    if request.method != "GET":
+        return error_page(request, "invalid_request", "Use the device verification page.", status=405)
+    if request.GET.get("device_verifier"):
+        flow = provider.device_verified(request, request.GET["device_verifier"], path)
+        if flow is None:
+            return _stale(request)
+        subject = getattr(request.user, "oidc_subject", "")
+        remembered = request.user.is_authenticated and auth_context(request).get("remember", True)
+        challenge = provider.continue_to_login(
+            request,
+            flow,
+            skip_subject=subject if remembered else "",
+            session_id=auth_context(request).get("sid", "") if remembered else "",
+        )
+        return redirect(login_app_url(challenge))
+    if request.GET.get("login_verifier"):
+        flow = provider.login_verified(request, request.GET["login_verifier"], path)
+        if flow is None or flow.device_grant is None:
+            return _stale(request)
+        result = flow.login_result or {}
+        if "error" in result:
+            device_decide(grant=flow.device_grant, user=None, allow=False, scopes=[], auth_context={})
+            return _done(request, flow, allowed=False)
+        user, _ = sign_in_from_login_app(request, flow)
+        challenge = provider.start_consent(
+            flow,
+            subject=user.oidc_subject,
+            skip=False,
+            context={"acr": result["acr"], "amr": result["amr"], "context": result.get("context")},
+        )
+        return redirect(consent_app_url(challenge))
+    if request.GET.get("consent_verifier"):
+        flow = provider.consent_verified(request, request.GET["consent_verifier"], path)
+        if flow is None or flow.device_grant is None:
+            return _stale(request)
+        if getattr(request.user, "oidc_subject", None) != flow.consent_subject:
+            return _stale(request)
+        result = flow.consent_result or {}
+        if "error" in result:
+            device_decide(grant=flow.device_grant, user=request.user, allow=False, scopes=[], auth_context={})
+            return _done(request, flow, allowed=False)
+        context = auth_context(request)
+        if result["session"].get("id_token"):
+            context["id_token_claims"] = result["session"]["id_token"]
+        allowed = device_decide(
+            grant=flow.device_grant,
+            user=request.user,
+            allow=True,
+            scopes=result["grant_scope"],
+            auth_context=context,
+        )
+        return _done(request, flow, allowed=allowed)
+    challenge = provider.start_device(request, path=reverse("consent:device"))
+    query = {"device_challenge": challenge}
+    if request.GET.get("user_code"):
+        query["user_code"] = request.GET["user_code"][:32]
+    return redirect(add_query(settings.CIAM_DEVICE_VERIFICATION_URL, query))
+
+
+def _stale(request) -> HttpResponse:
+    return error_page(
+        request,
+        "invalid_request",
+        "This step is no longer valid (used, expired, or started in another browser). "
+        "Start again on your device.",
+    )
+
+
+@login_required
+def _device_page(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("device_challenge"):
         return _decide(request)
     form = UserCodeForm(request.POST or None, initial={"user_code": request.GET.get("user_code", "")})

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from ciam.accounts.services import user_for_subject
 from ciam.api.views import AdminApiView
+from ciam.lib.clientip import client_ip
 from ciam.oauth import provider
 from ciam.oauth.models import AuthorizationFlow
 from clients.serializers import ClientSerializer, client_json
@@ -122,7 +123,7 @@ def _challenge(request, name: str) -> str:
 def _common(flow: AuthorizationFlow, challenge: str) -> dict:
     return {
         "challenge": challenge,
-        "client": client_json(flow.client),  # never its secret
+        "client": client_json(flow.client) if flow.client else None,  # never its secret
         "request_url": provider.request_url(flow),
         "requested_scope": flow.requested_scope,
         "requested_access_token_audience": flow.requested_audience,
@@ -315,3 +316,22 @@ class LogoutRejectApi(_ProviderApi):
     def put(self, request):
         provider.logout_decide(_challenge(request, "logout"), accept=False)
         return Response(status=204)
+
+
+class DeviceAcceptApi(_ProviderApi):
+    @extend_schema(
+        operation_id="acceptUserCodeRequest",
+        summary="Accept a device's user code",
+        description="Body: `user_code`, as the person typed it. A wrong code is a 400 (and counted: "
+        "after 10 the request must start again); the browser then continues with login and consent.",
+        parameters=[_parameter("device")],
+        request=inline_serializer(
+            "AcceptDeviceUserCodeRequest", fields={"user_code": serializers.CharField()}
+        ),
+        responses={200: RedirectTo, 410: RedirectTo},
+    )
+    def put(self, request):
+        redirect_to = provider.device_accept(
+            _challenge(request, "device"), request.data, ip_address=client_ip(request)
+        )
+        return Response({"redirect_to": redirect_to})

@@ -27,6 +27,7 @@ PROVIDER_APIS = {
     "logout": provider_apis.LogoutRequestApi,
     "logout/accept": provider_apis.LogoutAcceptApi,
     "logout/reject": provider_apis.LogoutRejectApi,
+    "device/accept": provider_apis.DeviceAcceptApi,
 }
 for _path, _view in PROVIDER_APIS.items():
     _name = _path.replace("/", "-")

@@ -188,9 +188,19 @@ class AuthorizationFlow(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    client = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE)
-    # The authorization request's path and query (without any verifier), as validated.
+    # Unknown until a device's user code is accepted (a device flow starts without a client).
+    client = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, null=True, on_delete=models.CASCADE
+    )
+    # The authorization request's path and query (without any verifier), as validated; for a
+    # device flow, the device verification page's path.
     request_path = models.TextField()
+    # A device flow (RFC 8628 through the apps): the user code's step comes first.
+    device_grant = models.ForeignKey("oauth.DeviceGrant", null=True, on_delete=models.CASCADE)
+    device_challenge = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    device_handled_at = models.DateTimeField(null=True)
+    device_verifier = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)
+    device_verified_at = models.DateTimeField(null=True)
     requested_scope = models.JSONField(default=list)
     requested_audience = models.JSONField(default=list)
     oidc_context = models.JSONField(default=dict)

@@ -7,7 +7,9 @@ deployment's own login and consent app (CIAM_LOGIN_URL, CIAM_CONSENT_URL), step 
    login verifier, which `login_verified` redeems once.
 3. The same for consent (`start_consent`, `consent_request`, `consent_accept`,
    `consent_reject`, `consent_verified`); then /oauth2/auth issues the code.
-4. RP-initiated logout goes to the logout app with a logout challenge (`start_logout`); its
+4. A device flow starts with the verification app asking for the user code (`start_device`,
+   `device_accept`, `device_verified`), then continues with login and consent as above.
+5. RP-initiated logout goes to the logout app with a logout challenge (`start_logout`); its
    accept brings the browser back with a verifier (`logout_decide`, `logout_verified`).
 
 Challenges and verifiers are 256-bit random values, stored as digests, single use, and bound to
@@ -30,13 +32,19 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from ciam.accounts import throttle
+from ciam.accounts.models import FailedAttempt
 from ciam.lib.crypto import token_checksum
+from ciam.oauth.client_lookup import get_client
+from ciam.oauth.device import pending_grant_for_user_code
 from ciam.oauth.models import AuthorizationFlow, LogoutFlow
+
+MAX_WRONG_CODES = 10
 
 FLOW_LIFESPAN = timedelta(minutes=30)
 SESSION_KEY = "ciam_provider_flows"
 _MAX_BOUND = 16
-VERIFIER_PARAMETERS = ("login_verifier", "consent_verifier")
+VERIFIER_PARAMETERS = ("login_verifier", "consent_verifier", "device_verifier")
 
 
 class NotFound(Exception):
@@ -387,3 +395,62 @@ def logout_verified(request: HttpRequest, verifier: str) -> LogoutFlow | None:
         verified_at=timezone.now()
     )
     return flow if redeemed else None
+
+
+# --- Device verification (RFC 8628 through the apps) ------------------------------------------
+
+
+def start_device(request: HttpRequest, *, path: str) -> str:
+    """A device flow: the verification app asks the person for the code; its challenge."""
+    challenge = _random()
+    flow = AuthorizationFlow(
+        request_path=path,
+        device_challenge=token_checksum(challenge),
+        expires_at=timezone.now() + FLOW_LIFESPAN,
+    )
+    flow.browser = _bind(request, flow.pk)
+    flow.save()
+    return challenge
+
+
+@transaction.atomic
+def device_accept(challenge: Any, body: Any, *, ip_address: str | None) -> str:
+    """Hydra's acceptUserCodeRequest: the person's user code, checked (wrong ones are throttled
+    per flow, as on the built-in page); the URL the browser goes back to."""
+    flow = _flow("device_challenge", challenge)
+    if flow.device_handled_at is not None:
+        raise Gone(request_url(flow))
+    if not isinstance(body, dict) or not isinstance(body.get("user_code"), str):
+        raise ValidationError({"user_code": ["Required: the code the device shows."]})
+    key = f"device-flow:{flow.pk}"
+    if throttle.retry_after([FailedAttempt.Kind.DEVICE_CODE], limit=MAX_WRONG_CODES, window=600, key=key):
+        raise ValidationError({"user_code": ["Too many wrong codes for this request; start again."]})
+    grant = pending_grant_for_user_code(body["user_code"])
+    client = get_client(grant.client_id) if grant else None
+    if grant is None or client is None or not client.is_active:
+        throttle.record_failure(FailedAttempt.Kind.DEVICE_CODE, key=key, ip_address=ip_address)
+        raise ValidationError({"user_code": ["That code is not valid or has expired."]})
+    AuthorizationFlow.objects.filter(pk=flow.pk).update(
+        device_grant=grant, client=client, requested_scope=grant.scope.split()
+    )
+    flow.refresh_from_db()
+    return _handled(flow, "device", {"user_code_accepted": True})
+
+
+def device_verified(request: HttpRequest, verifier: str, path: str) -> AuthorizationFlow | None:
+    return _verified(request, "device", verifier, path)
+
+
+def continue_to_login(
+    request: HttpRequest, flow: AuthorizationFlow, *, skip_subject: str, session_id: str
+) -> str:
+    """The login step of a flow already started (a device flow): its login challenge."""
+    challenge = _random()
+    AuthorizationFlow.objects.filter(pk=flow.pk).update(
+        login_challenge=token_checksum(challenge),
+        login_skip=bool(skip_subject),
+        login_subject=skip_subject,
+        login_session_id=session_id,
+        expires_at=timezone.now() + FLOW_LIFESPAN,
+    )
+    return challenge

@@ -44,6 +44,7 @@ OPERATIONS = {
     ("/admin/oauth2/auth/requests/logout", "get"),
     ("/admin/oauth2/auth/requests/logout/accept", "put"),
     ("/admin/oauth2/auth/requests/logout/reject", "put"),
+    ("/admin/oauth2/auth/requests/device/accept", "put"),
     ("/admin/scopes", "get"),
     ("/admin/scopes", "post"),
     ("/admin/scopes/{name}", "get"),

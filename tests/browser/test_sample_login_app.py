@@ -46,6 +46,7 @@ def sample_app(live_issuer, settings):
         settings.CIAM_LOGIN_URL = f"{base}/login"
         settings.CIAM_CONSENT_URL = f"{base}/consent"
         settings.CIAM_LOGOUT_URL = f"{base}/logout"
+        settings.CIAM_DEVICE_VERIFICATION_URL = f"{base}/device/verify"
         yield base
     finally:
         process.terminate()
@@ -130,3 +131,47 @@ def test_denying_consent_in_the_sample_app_answers_access_denied(
     page.click("#reject")
     page.wait_for_timeout(200)
     assert query_of(callback.urls[-1])["error"] == "access_denied"
+
+
+def test_a_device_flow_through_the_sample_apps_code_login_and_consent_screens(
+    live_issuer, sample_app, new_page
+):
+    tv = client_create(
+        client_name="Living-room TV",
+        token_endpoint_auth_method="none",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        scope="openid email",
+    ).client
+    started = requests.post(
+        f"{live_issuer}/oauth2/device/auth",
+        data={"client_id": tv.client_id, "scope": "openid email"},
+        timeout=10,
+    ).json()
+    page = new_page()
+    page.goto(started["verification_uri"])
+    page.wait_for_selector("text=Please input User Code")
+    page.fill("#code", started["user_code"])
+    page.click("#verify")
+    page.wait_for_selector("#login-title")
+    page.fill("#email", "foo@bar.com")
+    page.fill("#password", "foobar")
+    page.click("#accept")
+    page.wait_for_selector("text=An application requests access to your data!")
+    assert "Living-room TV" in page.inner_text("body")
+    page.check("#openid")
+    page.click("#accept")
+    page.wait_for_selector("text=You're all set")
+    token = requests.post(
+        f"{live_issuer}/oauth2/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": started["device_code"],
+            "client_id": tv.client_id,
+        },
+        timeout=10,
+    ).json()
+    assert token["scope"] == "openid", token
+    userinfo = requests.get(
+        f"{live_issuer}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
+    ).json()
+    assert userinfo["sub"] == "foo@bar.com"

@@ -235,3 +235,43 @@ def test_a_logout_app_accepts_or_rejects_an_rp_initiated_logout(external, settin
         ]
         is False
     )
+
+
+def test_a_device_verification_app_accepts_a_user_code_and_wrong_ones_are_refused(external, settings):
+    base, admin, _ = external
+    settings.CIAM_DEVICE_VERIFICATION_URL = "http://127.0.0.1:9/device/verify"
+    tv = client_create(
+        client_name="TV",
+        token_endpoint_auth_method="none",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        scope="openid",
+    ).client
+    started = requests.post(
+        f"{base}/oauth2/device/auth", data={"client_id": tv.client_id, "scope": "openid"}, timeout=10
+    ).json()
+    browser = requests.Session()
+    to_app = follow(browser, started["verification_uri_complete"])
+    assert to_app.headers["Location"].startswith("http://127.0.0.1:9/device/verify?")
+    answer = query_of(to_app.headers["Location"])
+    assert answer["user_code"] == started["user_code"]
+    url = f"{base}/admin/oauth2/auth/requests/device/accept"
+    for wrong in ("", "BCDFGHJK", None):
+        refused = admin.put(
+            url, params={"device_challenge": answer["device_challenge"]}, json={"user_code": wrong}
+        )
+        assert refused.status_code == 400 and "user_code" in refused.json()["error_description"]
+    accepted = admin.put(
+        url, params={"device_challenge": answer["device_challenge"]}, json={"user_code": started["user_code"]}
+    )
+    assert accepted.status_code == 200
+    again = admin.put(
+        url, params={"device_challenge": answer["device_challenge"]}, json={"user_code": started["user_code"]}
+    )
+    assert again.status_code == 410
+    to_login = follow(browser, accepted.json()["redirect_to"])
+    assert to_login.headers["Location"].startswith(LOGIN_APP + "?")
+    login = admin.get(
+        f"{base}/admin/oauth2/auth/requests/login",
+        params={"login_challenge": query_of(to_login.headers["Location"])["login_challenge"]},
+    ).json()
+    assert login["client"]["client_id"] == tv.client_id and login["requested_scope"] == ["openid"]

@@ -151,7 +151,7 @@ def _to_login_app(
         skip_subject=skip_subject,
         session_id=context.get("sid", "") if skip_subject else "",
     )
-    return redirect(flows.add_query(settings.CIAM_LOGIN_URL, {"login_challenge": challenge}))
+    return redirect(login_app_url(challenge))
 
 
 def _stale(request: HttpRequest) -> HttpResponse:
@@ -174,14 +174,10 @@ def _refused_by_app(request: HttpRequest, params: QueryDict, result: dict) -> Ht
     )
 
 
-def _from_login_app(request: HttpRequest, params: QueryDict, verifier: str) -> HttpResponse:
-    flow = provider.login_verified(request, verifier, request.get_full_path())
-    clean = _without_verifiers(params)
-    if flow is None:
-        return _stale(request)
-    result = flow.login_result or {}
-    if "error" in result:
-        return _refused_by_app(request, clean, result)
+def sign_in_from_login_app(request: HttpRequest, flow) -> tuple:
+    """Sign in the identity a login app accepted: (the identity, whether the remembered sign-in
+    was kept as it was). The browser keeps its flows across the new session key."""
+    result = flow.login_result
     user = user_for_subject(result["subject"])
     kept = flow.login_skip and request.user.is_authenticated and request.user.pk == user.pk
     if not kept:
@@ -194,7 +190,27 @@ def _from_login_app(request: HttpRequest, params: QueryDict, verifier: str) -> H
             acr=result["acr"],
             remember_for=result["remember_for"],
         )
-        request.session[provider.SESSION_KEY] = bound  # the flow stays this browser's
+        request.session[provider.SESSION_KEY] = bound
+    return user, kept
+
+
+def login_app_url(challenge: str) -> str:
+    return flows.add_query(settings.CIAM_LOGIN_URL, {"login_challenge": challenge})
+
+
+def consent_app_url(challenge: str) -> str:
+    return flows.add_query(settings.CIAM_CONSENT_URL, {"consent_challenge": challenge})
+
+
+def _from_login_app(request: HttpRequest, params: QueryDict, verifier: str) -> HttpResponse:
+    flow = provider.login_verified(request, verifier, request.get_full_path())
+    clean = _without_verifiers(params)
+    if flow is None:
+        return _stale(request)
+    result = flow.login_result or {}
+    if "error" in result:
+        return _refused_by_app(request, clean, result)
+    user, kept = sign_in_from_login_app(request, flow)
     decision, found, credentials = _consider(request, clean, fresh=not kept)
     if isinstance(decision, AskConsent) and settings.CIAM_CONSENT_URL:
         challenge = provider.start_consent(
@@ -203,7 +219,7 @@ def _from_login_app(request: HttpRequest, params: QueryDict, verifier: str) -> H
             skip=False,
             context={"acr": result["acr"], "amr": result["amr"], "context": result.get("context")},
         )
-        return redirect(flows.add_query(settings.CIAM_CONSENT_URL, {"consent_challenge": challenge}))
+        return redirect(consent_app_url(challenge))
     return _answer(request, clean, decision, credentials)
 
 
