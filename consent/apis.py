@@ -20,7 +20,7 @@ def _consent_session(consent: Consent) -> dict:
         "consent_request": {
             "challenge": str(consent.pk),
             "consent_request_id": str(consent.pk),
-            "subject": str(consent.user_id),
+            "subject": consent.user.oidc_subject,
             "client": client_json(consent.client),
             "requested_scope": consent.scopes,
             "requested_access_token_audience": list(consent.client.audience),
@@ -39,7 +39,8 @@ def _subject(request) -> User | None:
     subject = request.query_params.get("subject")
     if not subject:
         raise serializers.ValidationError({"subject": "This query parameter is required."})
-    user = User.objects.filter(email=subject.lower()).first()
+    # A login app's subject first (its `sub`), then an e-mail address, then the ID.
+    user = User.objects.filter(subject=subject).first() or User.objects.filter(email=subject.lower()).first()
     if user is None:
         try:
             user = User.objects.filter(pk=subject).first()
@@ -75,7 +76,7 @@ class ConsentSessionsApi(AdminApiView):
         user = _subject(request)
         if user is None:
             return Response([], headers={"Link": ""})
-        rows, link = paginate(request, Consent.objects.filter(user=user).select_related("client"))
+        rows, link = paginate(request, Consent.objects.filter(user=user).select_related("client", "user"))
         return Response([_consent_session(c) for c in rows], headers={"Link": link})
 
     @extend_schema(

@@ -74,14 +74,22 @@ def consent_view(request: HttpRequest) -> HttpResponse:
         initial={"consent_challenge": challenge, "remember": True},
     )
     status = 200
+
+    def answered_already() -> HttpResponse:
+        return error_page(
+            request, "invalid_request", "This request was already answered. Go back to the application."
+        )
+
     if request.method == "POST":
         if "deny" in request.POST:
-            flows.discard(request, challenge)
+            if not flows.discard(request, challenge):
+                return answered_already()
             consent_deny_record(user=user, client=client, ip_address=client_ip(request))
             return flows.deny(credentials)
         if form.is_valid():
             granted = form.granted_scopes()
-            flows.discard(request, challenge)
+            if not flows.discard(request, challenge):
+                return answered_already()
             consent_grant(
                 user=user,
                 client=client,

@@ -2,14 +2,13 @@
 
 An authorization request is validated by oauthlib (`validate`) from its URI, whichever page
 holds it: the authorize endpoint itself, or the sign-in page completing it. Once the person must
-be asked, the validated request is parked in their session under a random challenge (as Hydra's
-login/consent challenges), so the consent page carries only that challenge: nothing a browser
-sends back can alter the client, redirect URI, scopes or PKCE challenge that were validated.
+be asked, the validated request is kept as an authorization flow (ciam.oauth.provider, the same
+flow a consent app of the deployment's own answers through Hydra's API) under a random consent
+challenge bound to their browser, so the consent page carries only that challenge: nothing a
+browser sends back can alter the client, redirect URI, scopes or PKCE challenge validated.
 Issuing the code (`issue_code`) re-runs oauthlib's validation first.
 """
 
-import secrets
-import time
 from functools import cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,10 +20,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2 import FatalClientError, OAuth2Error
 
 from ciam.accounts.authn import auth_context
-
-_SESSION_KEY = "ciam_authz"
-_MAX_PENDING = 8
-_PENDING_LIFESPAN = 30 * 60
+from ciam.oauth import provider
 
 # Values of oauthlib's request_info worth keeping; the oauthlib Request object itself is not.
 _KEPT = (
@@ -109,34 +105,31 @@ def _jsonable(value):
 
 
 def park(request: HttpRequest, *, scopes: list[str], credentials: dict) -> str:
-    """Store a validated authorization request in the session; return its challenge."""
-    pending = {
-        k: v
-        for k, v in request.session.get(_SESSION_KEY, {}).items()
-        if v.get("at", 0) > time.time() - _PENDING_LIFESPAN
-    }
-    while len(pending) >= _MAX_PENDING:
-        pending.pop(min(pending, key=lambda k: pending[k]["at"]))
-    challenge = secrets.token_urlsafe(24)
+    """Keep a validated authorization request for the consent page (an authorization flow, as a
+    consent app's, ciam.oauth.provider); return its challenge."""
     kept = {k: _jsonable(credentials[k]) for k in _KEPT if credentials.get(k) not in (None, "", [], set())}
-    pending[challenge] = {"scopes": list(scopes), "credentials": kept, "at": time.time()}
-    request.session[_SESSION_KEY] = pending
-    return challenge
+    return provider.park_consent(
+        request,
+        client=credentials["request"].client,
+        path=reverse("oauth:authorize"),
+        scopes=scopes,
+        credentials=kept,
+    )
 
 
 def load(request: HttpRequest, challenge: str | None) -> dict | None:
-    if not challenge or not isinstance(challenge, str):
+    """The parked request of this challenge (its scopes and credentials), if still open."""
+    flow = provider.parked_consent(request, challenge)
+    if flow is None:
         return None
-    entry = request.session.get(_SESSION_KEY, {}).get(challenge)
-    if not entry or entry.get("at", 0) <= time.time() - _PENDING_LIFESPAN:
-        return None
-    return entry
+    return {"scopes": flow.requested_scope, "credentials": flow.credentials, "flow": flow}
 
 
-def discard(request: HttpRequest, challenge: str | None) -> None:
-    pending = request.session.get(_SESSION_KEY, {})
-    if pending.pop(challenge, None) is not None:
-        request.session[_SESSION_KEY] = pending
+def discard(request: HttpRequest, challenge: str | None) -> bool:
+    """Close the parked request of this challenge: False if it was not open (a consent page's
+    answer counts once, even when the form is sent twice at the same moment)."""
+    flow = provider.parked_consent(request, challenge)
+    return flow is not None and provider.close_consent(flow)
 
 
 def issue_code(

@@ -12,7 +12,16 @@ from django.conf import settings
 from django.db.models import Max, Q, QuerySet
 from oauth2_provider.models import get_application_model
 
-from ciam.oauth.models import AccessToken, DeviceGrant, Grant, IDToken, RefreshToken, TokenIssuance
+from ciam.oauth.models import (
+    AccessToken,
+    AuthorizationFlow,
+    DeviceGrant,
+    Grant,
+    IDToken,
+    LogoutFlow,
+    RefreshToken,
+    TokenIssuance,
+)
 
 
 def refresh_window() -> timedelta:
@@ -36,6 +45,8 @@ def purgeable(cutoff: datetime) -> dict[str, QuerySet]:
         "ID tokens": IDToken.objects.filter(expires__lt=cutoff, access_token__isnull=True),
         "authorization codes": Grant.objects.filter(expires__lt=cutoff),
         "device codes": DeviceGrant.objects.filter(expires__lt=cutoff),
+        "sign-in and consent flows": AuthorizationFlow.objects.filter(expires_at__lt=cutoff),
+        "logout flows": LogoutFlow.objects.filter(expires_at__lt=cutoff),
         "issuance counters": TokenIssuance.objects.filter(hour__lt=cutoff - timedelta(days=8)),
     }
 

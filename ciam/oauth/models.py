@@ -178,8 +178,10 @@ class Scope(models.Model):
 
 
 class AuthorizationFlow(models.Model):
-    """An authorization request handed to a login and consent app (Hydra v2's login and consent
-    provider API, ciam.oauth.provider), from its login challenge to its consent verifier.
+    """An authorization request waiting for a person: handed to a login and consent app (Hydra
+    v2's login and consent provider API, ciam.oauth.provider), from its login challenge to its
+    consent verifier, or waiting on this server's own consent page (the same consent challenge,
+    answered by the page instead of the API).
 
     Challenges and verifiers are random, single-use, stored as digests, and bound to the browser
     that started the flow (a secret kept in its session, stored here as a digest). The request
@@ -204,6 +206,8 @@ class AuthorizationFlow(models.Model):
     requested_scope = models.JSONField(default=list)
     requested_audience = models.JSONField(default=list)
     oidc_context = models.JSONField(default=dict)
+    # The validated request's values the code is issued from (ciam.oauth.flows._KEPT).
+    credentials = models.JSONField(default=dict)
     browser = models.CharField(max_length=64)
     # Login: challenge, what the app decided, the verifier the browser brings back.
     login_challenge = models.CharField(max_length=64, unique=True, null=True)  # noqa: DJ001 (unique: NULLs)

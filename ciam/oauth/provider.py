@@ -454,3 +454,42 @@ def continue_to_login(
         expires_at=timezone.now() + FLOW_LIFESPAN,
     )
     return challenge
+
+
+# --- This server's own consent page (the same flow, another kind of UI) ----------------------
+
+
+def park_consent(request: HttpRequest, *, client, path: str, scopes: list[str], credentials: dict) -> str:
+    """The built-in consent page's flow: the validated request, waiting for the person's
+    answer in this browser; its consent challenge (the page carries nothing else)."""
+    challenge = _random()
+    flow = AuthorizationFlow(
+        client=client,
+        request_path=path,
+        requested_scope=list(scopes),
+        credentials=credentials,
+        consent_challenge=token_checksum(challenge),
+        consent_subject=getattr(request.user, "oidc_subject", ""),
+        expires_at=timezone.now() + FLOW_LIFESPAN,
+    )
+    flow.browser = _bind(request, flow.pk)
+    flow.save()
+    return challenge
+
+
+def parked_consent(request: HttpRequest, challenge: Any) -> AuthorizationFlow | None:
+    """The waiting flow of this consent challenge, if this browser started it and it is open."""
+    try:
+        flow = consent_request(challenge)
+    except (NotFound, Gone):
+        return None
+    return flow if _is_bound(request, flow) and flow.consent_result is None and flow.credentials else None
+
+
+def close_consent(flow: AuthorizationFlow) -> bool:
+    """Mark the page's consent answered (once: False if it already was)."""
+    return bool(
+        AuthorizationFlow.objects.filter(pk=flow.pk, consent_handled_at__isnull=True).update(
+            consent_handled_at=timezone.now()
+        )
+    )

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from ciam.oauth.models import AccessToken, DeviceGrant, Grant, RefreshToken
+from ciam.oauth.models import AccessToken, AuthorizationFlow, DeviceGrant, Grant, LogoutFlow, RefreshToken
 from consent.models import Consent
 from tests.helpers import cc, refresh, tokens_for
 
@@ -88,3 +88,21 @@ def test_keep_if_younger_spares_recently_expired_rows(m2m_client):
     age(AccessToken.objects.all(), "expires", 30)
     call_command("janitor", "--no-progress", "--keep-if-younger", "60")
     assert AccessToken.objects.count() == 1
+
+
+def test_it_deletes_expired_sign_in_consent_and_logout_flows(public_client, capsys):
+    old = timezone.now() - timedelta(days=2)
+    AuthorizationFlow.objects.create(
+        client=public_client.client, request_path="/oauth2/auth?x", browser="b", expires_at=old
+    )
+    live = AuthorizationFlow.objects.create(
+        client=public_client.client,
+        request_path="/oauth2/auth?y",
+        browser="b",
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    LogoutFlow.objects.create(
+        request_path="/oauth2/sessions/logout", browser="b", challenge="c", expires_at=old
+    )
+    call_command("janitor")
+    assert list(AuthorizationFlow.objects.all()) == [live] and not LogoutFlow.objects.exists()
