@@ -127,8 +127,9 @@ def _with_apps(request) -> HttpResponse:
             device_decide(grant=flow.device_grant, user=request.user, allow=False, scopes=[], auth_context={})
             return _done(request, flow, allowed=False)
         context = auth_context(request)
-        if result["session"].get("id_token"):
-            context["id_token_claims"] = result["session"]["id_token"]
+        for part in ("id_token", "access_token"):
+            if result["session"].get(part):
+                context[f"{part}_claims"] = result["session"][part]
         allowed = device_decide(
             grant=flow.device_grant,
             user=request.user,

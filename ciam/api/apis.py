@@ -36,6 +36,7 @@ IntrospectionSerializer = inline_serializer(
         "aud": serializers.ListField(child=serializers.CharField(), required=False),
         "token_type": serializers.CharField(required=False),
         "token_use": serializers.CharField(required=False),
+        "ext": serializers.JSONField(required=False, help_text="A consent app's session.access_token."),
     },
 )
 

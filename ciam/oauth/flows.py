@@ -140,6 +140,7 @@ def issue_code(
     client=None,
     uri: str | None = None,
     id_token_claims: dict | None = None,
+    access_token_claims: dict | None = None,
 ) -> HttpResponse:
     """Have oauthlib issue the code for the signed-in person (it validates everything again)
     and redirect to the client, with `iss` (RFC 9207).
@@ -147,7 +148,8 @@ def issue_code(
     The session's sign-in record travels with the code to the ID token (auth_time, amr, acr,
     sid). `client`, when the caller has just validated it, spares the second validation a read;
     `uri` is the authorization request's own, when the caller has it (else its parameters all
-    come from `credentials`, as parked). `id_token_claims`: extra claims a consent app gave.
+    come from `credentials`, as parked). `id_token_claims`, `access_token_claims`: extra claims
+    a consent app gave (they travel with the code and every refresh, as the sign-in does).
     """
     given = {k: v for k, v in credentials.items() if k != "request"}
     if client is not None:
@@ -155,6 +157,8 @@ def issue_code(
     context = auth_context(request)
     if id_token_claims:
         context["id_token_claims"] = id_token_claims  # a consent app's session.id_token
+    if access_token_claims:
+        context["access_token_claims"] = access_token_claims  # and its session.access_token
     given.update(user=request.user, ciam_auth_context=context)
     try:
         headers, _body, _status = oauthlib_core().server.create_authorization_response(

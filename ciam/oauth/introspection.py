@@ -27,6 +27,7 @@ _ACCESS_ROW = (
     "application__client_id",
     "application__audience",
     "application__is_active",
+    "ext",
 )
 
 
@@ -64,12 +65,14 @@ def _lookup_access(digest: str, caller) -> dict | None:
     rows = list(AccessToken.objects.filter(token_checksum=digest).order_by().values_list(*_ACCESS_ROW)[:1])
     if not rows:
         return None
-    client_pk, user_id, subject, scope, expires, created, client_id, registered_audience, active = rows[0]
+    client_pk, user_id, subject, scope, expires, created, client_id, registered_audience, active, ext = rows[
+        0
+    ]
     if caller is not None and not may_introspect_any(caller) and client_pk != caller.pk:
         return None
     if not active or expires <= timezone.now():
         return None
-    return {
+    answer = {
         "active": True,
         "client_id": client_id,
         "scope": scope,
@@ -82,6 +85,9 @@ def _lookup_access(digest: str, caller) -> dict | None:
         "token_type": "Bearer",
         "token_use": "access_token",
     }
+    if ext:
+        answer["ext"] = ext  # a consent app's session.access_token (Hydra's `ext`)
+    return answer
 
 
 def refresh_token_expires(token: RefreshToken):

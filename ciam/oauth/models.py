@@ -39,6 +39,9 @@ class Grant(AbstractGrant):
 
 class AccessToken(AbstractAccessToken):
     token_family = models.UUIDField(null=True, blank=True, db_index=True)
+    # Extra claims a consent app gave (session.access_token): introspection's `ext`, and the
+    # `ext` claim of a JWT access token.
+    ext = models.JSONField(default=dict, blank=True)
 
     class Meta(AbstractAccessToken.Meta):
         indexes = [models.Index(fields=["expires"], name="oauth_at_expires_idx")]

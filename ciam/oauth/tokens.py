@@ -84,6 +84,9 @@ def sign_jwt_access_token(request) -> str:
         "jti": str(uuid.uuid4()),
         "scope": " ".join(request.scopes or []),
     }
+    ext = (getattr(request, "ciam_auth_context", None) or {}).get("access_token_claims")
+    if ext:
+        claims["ext"] = ext  # a consent app's session.access_token, as Hydra puts it
     token = jwt.JWT(
         header={"typ": "at+jwt", "alg": key.algorithm, "kid": key.kid},
         claims=json.dumps(claims),

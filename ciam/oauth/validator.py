@@ -149,8 +149,10 @@ def _secret_matches(provided: str, stored: str) -> bool:
 
 def _access_token(token: dict, request, expires, *, family=None, source=None) -> AccessToken:
     id_token = getattr(request, "id_token", None) if token.get("id_token") else None
+    context = getattr(request, "ciam_auth_context", None) or {}
     access = AccessToken(
         user=request.user,
+        ext=context.get("access_token_claims") or {},
         scope=token["scope"],
         expires=expires,
         id_token=id_token if isinstance(id_token, IDToken) else None,

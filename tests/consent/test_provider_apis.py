@@ -39,7 +39,10 @@ def external(live_issuer, settings):
 
 def start(base, client, browser, **extra):
     session = OAuth2Session(
-        client.client_id, redirect_uri=CALLBACK, scope="openid email", code_challenge_method="S256"
+        client.client_id,
+        redirect_uri=CALLBACK,
+        scope="openid email offline_access",
+        code_challenge_method="S256",
     )
     verifier = "v" * 64
     url, state = session.create_authorization_url(f"{base}/oauth2/auth", code_verifier=verifier, **extra)
@@ -62,7 +65,11 @@ def test_a_login_and_consent_app_signs_a_person_in_and_its_claims_reach_the_id_t
     assert login.status_code == 200, login.text
     body = login.json()
     assert body["skip"] is False and body["client"]["client_id"] == client.client_id
-    assert "client_secret" not in body["client"] and body["requested_scope"] == ["openid", "email"]
+    assert "client_secret" not in body["client"] and body["requested_scope"] == [
+        "openid",
+        "email",
+        "offline_access",
+    ]
     assert body["request_url"].startswith(f"{base}/oauth2/auth?")
     # The bare `challenge` parameter and the legacy path work too.
     legacy = admin.get(f"{base}/oauth2/auth/requests/login", params={"challenge": login_challenge})
@@ -89,10 +96,13 @@ def test_a_login_and_consent_app_signs_a_person_in_and_its_claims_reach_the_id_t
         f"{base}/admin/oauth2/auth/requests/consent/accept",
         params={"consent_challenge": consent_challenge},
         json={
-            "grant_scope": ["openid", "email", None],
+            "grant_scope": ["openid", "email", "offline_access", None],
             "remember": True,
             "remember_for": 0,
-            "session": {"id_token": {"email": "foo@bar.com", "team": "blue", "sub": "forged"}},
+            "session": {
+                "id_token": {"email": "foo@bar.com", "team": "blue", "sub": "forged"},
+                "access_token": {"tier": "gold"},
+            },
         },
     )
     assert granted.status_code == 200, granted.text
@@ -113,7 +123,11 @@ def test_a_login_and_consent_app_signs_a_person_in_and_its_claims_reach_the_id_t
     ).json()
     assert userinfo["sub"] == "foo@bar.com"
     introspected = admin.post(f"{base}/admin/oauth2/introspect", data={"token": token["access_token"]}).json()
-    assert introspected["sub"] == "foo@bar.com"
+    assert introspected["sub"] == "foo@bar.com" and introspected["ext"] == {"tier": "gold"}
+    # The extra claims outlive a refresh, as the sign-in does.
+    refreshed = session.refresh_token(f"{base}/oauth2/token", refresh_token=token["refresh_token"])
+    again = admin.post(f"{base}/admin/oauth2/introspect", data={"token": refreshed["access_token"]}).json()
+    assert again["ext"] == {"tier": "gold"} and again["sub"] == "foo@bar.com"
     assert Consent.objects.get(client=client).remember is True
 
     # The next request finds the remembered sign-in: the app is told to skip.

@@ -241,6 +241,7 @@ def _from_consent_app(request: HttpRequest, params: QueryDict, verifier: str) ->
         client=credentials["request"].client,
         uri=flows.authorization_uri(clean),
         id_token_claims=result["session"].get("id_token"),
+        access_token_claims=result["session"].get("access_token"),
     )
 
 
