@@ -12,6 +12,7 @@ per flow beside the server's.
 
 import base64
 import hashlib
+import html
 import json
 import multiprocessing
 import re
@@ -88,12 +89,12 @@ def one_flow(web, fixtures: dict, email: str) -> None:
     assert status == 302, status
     status, _, page = web.request("GET", headers["location"])  # the sign-in page
     assert status == 200, status
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    nxt = re.search(r'name="next" value="([^"]*)"', page).group(1).replace("&amp;", "&")
+    # The form's hidden fields as a browser sends them: the CSRF token, the login challenge.
+    hidden = {
+        k: html.unescape(v) for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    }
     status, headers, _ = web.request(
-        "POST",
-        "/login",
-        {"csrfmiddlewaretoken": csrf, "email": email, "password": fixtures["password"], "next": nxt},
+        "POST", "/login", {**hidden, "email": email, "password": fixtures["password"]}
     )
     assert status == 302, status
     # As a browser, follow the server's own redirects, if any: the sign-in completes the

@@ -44,7 +44,9 @@ from ciam.console.access import staff_required
 from ciam.console.paging import page_of
 from ciam.lib.clientip import client_ip
 from ciam.lib.redirects import safe_next
+from ciam.oauth import provider
 from ciam.oauth.client_lookup import get_client
+from ciam.oauth.flows import error_page
 from ciam.oauth.models import AccessToken
 from ciam.oauth.views.authorize import complete_after_sign_in
 from consent.selectors import connected_apps
@@ -88,15 +90,50 @@ def _throttled(request: HttpRequest, form, throttle: Throttle, template: str, co
     return response
 
 
+def _challenge_of(request: HttpRequest) -> str:
+    return (request.POST.get("login_challenge") or request.GET.get("login_challenge") or "")[:200]
+
+
+def _resumes(request: HttpRequest):
+    """What a sign-in here resumes: (the authorization flow of its login challenge, the flow's
+    request), (None, a safe `next`), or (False, "") for a challenge this browser cannot answer
+    (unknown, expired, used, or started in another browser)."""
+    challenge = _challenge_of(request)
+    if challenge:
+        flow = provider.own_login(request, challenge)
+        return (False, "") if flow is None else (flow, flow.request_path)
+    return None, safe_next(request.POST.get("next") or request.GET.get("next"), request)
+
+
+def _stale_sign_in(request: HttpRequest) -> HttpResponse:
+    return error_page(
+        request,
+        "invalid_request",
+        "This sign-in request has expired, was already used, or was started in another browser. "
+        "Go back to the application and start again.",
+    )
+
+
+def _signed_in(request: HttpRequest, user: User, flow, next_url: str, *, remember: bool) -> HttpResponse:
+    """The answer to a sign-in that succeeded: the flow's login step answered (once), then the
+    code or the consent page for its request (or wherever `next` pointed)."""
+    if flow is not None:
+        provider.own_login_done(flow, subject=user.oidc_subject, remember=remember)
+    return complete_after_sign_in(request, next_url, flow) or redirect(next_url)
+
+
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    next_url = safe_next(request.POST.get("next") or request.GET.get("next"), request)
+    flow, next_url = _resumes(request)
+    if flow is False:
+        return _stale_sign_in(request)
     context = {
-        "next": next_url,
-        "client": _client_for_next(next_url),
+        "next": next_url if flow is None else "",
+        "login_challenge": _challenge_of(request) if flow is not None else "",
+        "client": flow.client if flow is not None else _client_for_next(next_url),
         "registration_enabled": settings.CIAM_REGISTRATION_ENABLED,
     }
     if request.method == "GET":
@@ -126,7 +163,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/login.html", {**context, "form": form}, status=403)
     mark_signed_in(request, user, remember=form.cleaned_data["remember"])
     login_success_record(user=user, ip_address=ip, failures_on_record=check.failures_on_record)
-    return complete_after_sign_in(request, next_url) or redirect(next_url)
+    return _signed_in(request, user, flow, next_url, remember=form.cleaned_data["remember"])
 
 
 @sensitive_post_parameters("password", "password_confirm")
@@ -136,8 +173,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def registration_view(request: HttpRequest) -> HttpResponse:
     if not settings.CIAM_REGISTRATION_ENABLED:
         raise Http404("Registration is disabled.")
-    next_url = safe_next(request.POST.get("next") or request.GET.get("next"), request)
-    context = {"next": next_url, "client": _client_for_next(next_url)}
+    flow, next_url = _resumes(request)
+    if flow is False:
+        return _stale_sign_in(request)
+    context = {
+        "next": next_url if flow is None else "",
+        "login_challenge": _challenge_of(request) if flow is not None else "",
+        "client": flow.client if flow is not None else _client_for_next(next_url),
+    }
     form = RegistrationForm(request.POST or None)
     if request.method == "POST":
         ip = client_ip(request)
@@ -151,7 +194,7 @@ def registration_view(request: HttpRequest) -> HttpResponse:
             )
             mark_signed_in(request, user, remember=False)
             login_success_record(user=user, ip_address=ip)
-            return complete_after_sign_in(request, next_url) or redirect(next_url)
+            return _signed_in(request, user, flow, next_url, remember=False)
         if form.has_error("email", code="duplicate_email"):
             registration_refused_record(email=request.POST.get("email", "")[:254], ip_address=ip)
         return render(request, "accounts/registration.html", {**context, "form": form}, status=400)

@@ -104,9 +104,10 @@ def _jsonable(value):
     return value
 
 
-def park(request: HttpRequest, *, scopes: list[str], credentials: dict) -> str:
+def park(request: HttpRequest, *, scopes: list[str], credentials: dict, flow=None) -> str:
     """Keep a validated authorization request for the consent page (an authorization flow, as a
-    consent app's, ciam.oauth.provider); return its challenge."""
+    consent app's, ciam.oauth.provider; `flow`, the one the sign-in page answered); return its
+    consent challenge."""
     kept = {k: _jsonable(credentials[k]) for k in _KEPT if credentials.get(k) not in (None, "", [], set())}
     return provider.park_consent(
         request,
@@ -114,6 +115,7 @@ def park(request: HttpRequest, *, scopes: list[str], credentials: dict) -> str:
         path=reverse("oauth:authorize"),
         scopes=scopes,
         credentials=kept,
+        flow=flow,
     )
 
 

@@ -459,10 +459,28 @@ def continue_to_login(
 # --- This server's own consent page (the same flow, another kind of UI) ----------------------
 
 
-def park_consent(request: HttpRequest, *, client, path: str, scopes: list[str], credentials: dict) -> str:
-    """The built-in consent page's flow: the validated request, waiting for the person's
-    answer in this browser; its consent challenge (the page carries nothing else)."""
+def park_consent(
+    request: HttpRequest,
+    *,
+    client,
+    path: str,
+    scopes: list[str],
+    credentials: dict,
+    flow: AuthorizationFlow | None = None,
+) -> str:
+    """The built-in consent page's step: the validated request, waiting for the person's answer
+    in this browser; its consent challenge (the page carries nothing else). `flow`: the flow
+    whose login step the sign-in page just answered (the same flow goes on), else a new one."""
     challenge = _random()
+    if flow is not None and _is_bound(request, flow):
+        AuthorizationFlow.objects.filter(pk=flow.pk).update(
+            requested_scope=list(scopes),
+            credentials=credentials,
+            consent_challenge=token_checksum(challenge),
+            consent_subject=getattr(request.user, "oidc_subject", ""),
+            expires_at=timezone.now() + FLOW_LIFESPAN,
+        )
+        return challenge
     flow = AuthorizationFlow(
         client=client,
         request_path=path,
@@ -491,5 +509,27 @@ def close_consent(flow: AuthorizationFlow) -> bool:
     return bool(
         AuthorizationFlow.objects.filter(pk=flow.pk, consent_handled_at__isnull=True).update(
             consent_handled_at=timezone.now()
+        )
+    )
+
+
+# --- This server's own sign-in page (the same flow's login step, answered by the page) --------
+
+
+def own_login(request: HttpRequest, challenge: Any) -> AuthorizationFlow | None:
+    """The open login step of this challenge, if this browser started it (the sign-in page)."""
+    try:
+        flow = login_request(challenge)
+    except (NotFound, Gone):
+        return None
+    return flow if _is_bound(request, flow) else None
+
+
+def own_login_done(flow: AuthorizationFlow, *, subject: str, remember: bool) -> bool:
+    """The sign-in page's answer: this person signed in (once: False if already answered)."""
+    return bool(
+        AuthorizationFlow.objects.filter(pk=flow.pk, login_handled_at__isnull=True).update(
+            login_handled_at=timezone.now(),
+            login_result={"subject": subject, "remember": remember, "page": True},
         )
     )

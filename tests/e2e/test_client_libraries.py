@@ -2,6 +2,7 @@
 requests-oauthlib. The person's part (sign in, consent) is driven through the real pages with a
 `requests` session, the way a browser would submit them."""
 
+import html
 import json
 import re
 import time
@@ -48,12 +49,17 @@ def sign_in_and_consent(
             continue
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text).group(1)
         if 'name="password"' in response.text:
-            nxt = re.search(r'name="next" value="([^"]*)"', response.text).group(1).replace("&amp;", "&")
+            # Every hidden field, as a browser sends them (the CSRF token, the login challenge).
+            hidden = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', response.text))
             response = web.post(
                 urljoin(base, "/login"),
                 allow_redirects=False,
                 timeout=10,
-                data={"csrfmiddlewaretoken": csrf, "email": email, "password": PASSWORD, "next": nxt},
+                data={
+                    **{k: html.unescape(v) for k, v in hidden.items()},
+                    "email": email,
+                    "password": PASSWORD,
+                },
             )
         else:
             challenge = re.search(r'name="consent_challenge" value="([^"]+)"', response.text).group(1)

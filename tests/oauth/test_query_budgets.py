@@ -145,20 +145,20 @@ def test_a_sign_in_that_completes_its_authorization_request_stays_within_its_bud
     )
     Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=True)
     web = DjangoClient()
-    assert web.get(f"/oauth2/auth?{query}")["Location"].startswith("/login?")
+    to_login = web.get(f"/oauth2/auth?{query}")["Location"]
+    challenge = query_of(to_login)["login_challenge"]
 
     response, sqls = measured(
-        lambda: web.post(
-            "/login", {"email": user.email, "password": PASSWORD, "next": f"/oauth2/auth?{query}"}
-        )
+        lambda: web.post("/login", {"email": user.email, "password": PASSWORD, "login_challenge": challenge})
     )
 
     assert response.status_code == 302
     assert response["Location"].startswith(CALLBACK) and "code" in query_of(response["Location"])
-    # The e-mail's lock, the address's failures, the person; the new session (Django's: a key
-    # unused, its row), last_login; the e-mail's failures cleared and the audit row; then the
-    # request it completes: the client's revision (once, though oauthlib validates twice), the
-    # remembered consent, the code; the session saved with the sign-in record.
-    assert len(sqls) <= 12, sqls
+    # The session and the flow its login challenge names; the e-mail's lock, the address's
+    # failures, the person; the new session (Django's: a key unused, its row, the old one
+    # deleted), last_login; the audit row; the flow's login step answered; then the request it
+    # completes: the client's revision (once, though oauthlib validates twice), the remembered
+    # consent, the code; the session saved with the sign-in record.
+    assert len(sqls) <= 16, sqls
     assert duplicates(sqls) == []
-    assert sum("clients_client" in sql for sql in sqls) == 1
+    assert sum(sql.startswith('SELECT "clients_client"') for sql in sqls) == 1  # the client read once

@@ -80,7 +80,7 @@ def _consider(
 
 
 def _issue_or_ask(
-    request: HttpRequest, params: QueryDict, decision: IssueCode | AskConsent, credentials: dict
+    request: HttpRequest, params: QueryDict, decision: IssueCode | AskConsent, credentials: dict, flow=None
 ) -> HttpResponse:
     client = credentials["request"].client
     if isinstance(decision, IssueCode):
@@ -93,16 +93,29 @@ def _issue_or_ask(
             client=client,
             uri=flows.authorization_uri(params),
         )
-    challenge = flows.park(request, scopes=decision.scopes, credentials=credentials)
+    challenge = flows.park(request, scopes=decision.scopes, credentials=credentials, flow=flow)
     return redirect(f"{reverse('consent:consent')}?consent_challenge={challenge}")
 
 
-def _to_login(request: HttpRequest, decision: SignIn) -> HttpResponse:
-    """Send the person to sign in, then back to this very request. A new sign-in asked for while
-    someone is signed in (prompt=login, max_age, another person named) ends nothing: the session
-    is replaced only when the new sign-in succeeds (a link cannot sign anyone out), and the
-    sign-in that completes the request satisfies it (ciam.oauth.authorize.Person.fresh)."""
-    query = {"next": request.get_full_path()}
+def _to_login(request: HttpRequest, params: QueryDict, decision: SignIn, credentials: dict) -> HttpResponse:
+    """Send the person to sign in, with the request kept as an authorization flow under a login
+    challenge (ciam.oauth.provider: the same flow a login app of the deployment's own answers,
+    here answered by the sign-in page). A new sign-in asked for while someone is signed in
+    (prompt=login, max_age, another person named) ends nothing: the session is replaced only
+    when the new sign-in succeeds (a link cannot sign anyone out), and the sign-in that
+    completes the request satisfies it (ciam.oauth.authorize.Person.fresh)."""
+    oauth_request = credentials["request"]
+    challenge = provider.start_login(
+        request,
+        path=flows.authorization_uri(params),
+        client=oauth_request.client,
+        scopes=list(oauth_request.scopes or []),
+        audience=(params.get("audience") or "").split(),
+        oidc_context=_oidc_context(params),
+        skip_subject="",
+        session_id="",
+    )
+    query = {"login_challenge": challenge}
     if decision.login_hint:
         query["login_hint"] = decision.login_hint
     return redirect(f"{reverse('accounts:login')}?{urlencode(query)}")
@@ -116,7 +129,7 @@ def _answer(request: HttpRequest, params: QueryDict, decision: Decision, credent
             decision.redirect_uri, decision.error, decision.description, decision.state
         )
     if isinstance(decision, SignIn):
-        return _to_login(request, decision)
+        return _to_login(request, params, decision, credentials)
     return _issue_or_ask(request, params, decision, credentials)
 
 
@@ -273,7 +286,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
     return _answer(request, params, decision, credentials)
 
 
-def complete_after_sign_in(request: HttpRequest, next_url: str) -> HttpResponse | None:
+def complete_after_sign_in(request: HttpRequest, next_url: str, flow=None) -> HttpResponse | None:
     """The answer to the sign-in (or registration) POST that just signed the person in, when its
     `next` is an authorization request: the code, or the consent page, as /oauth2/auth would
     answer once the browser followed the redirect, without that round trip.
@@ -281,7 +294,8 @@ def complete_after_sign_in(request: HttpRequest, next_url: str) -> HttpResponse 
     None for any other decision (an error, another sign-in), and for a prompt=none request,
     which shows no page and so is no page's to complete: the caller then redirects to `next_url`,
     whose authorization request answers itself. `next_url` must already have passed
-    ciam.lib.redirects.safe_next.
+    ciam.lib.redirects.safe_next (or be the request of `flow`, the authorization flow whose login
+    step the page answered: its consent step then goes on in the same flow).
     """
     path, _, query = next_url.partition("?")
     if path != reverse("oauth:authorize"):
@@ -291,5 +305,5 @@ def complete_after_sign_in(request: HttpRequest, next_url: str) -> HttpResponse 
         return None
     decision, _, credentials = _consider(request, params, fresh=True)
     if isinstance(decision, IssueCode | AskConsent):
-        return _issue_or_ask(request, params, decision, credentials)
+        return _issue_or_ask(request, params, decision, credentials, flow)
     return None

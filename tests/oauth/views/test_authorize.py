@@ -10,7 +10,8 @@ from django.conf import settings
 from django.test import Client as DjangoClient
 from jwcrypto import jwt
 
-from ciam.oauth.models import Grant
+from ciam.lib.crypto import token_checksum
+from ciam.oauth.models import AuthorizationFlow, Grant
 from ciam.oauth.validator import CiamValidator
 from clients.services import client_set_active, client_update
 from consent.models import Consent
@@ -38,6 +39,19 @@ def authorize_url(client_id: str, challenge: str, **params) -> str:
 
 def sign_in(web, user, next_url, **extra):
     return web.post("/login", {"email": user.email, "password": PASSWORD, "next": next_url, **extra})
+
+
+def sign_in_at(web, user, login_location: str, password: str = PASSWORD):
+    """Sign in on the page an authorization request sent the browser to (its login challenge)."""
+    challenge = query_of(login_location)["login_challenge"]
+    return web.post("/login", {"email": user.email, "password": password, "login_challenge": challenge})
+
+
+def flow_of(login_location: str) -> AuthorizationFlow:
+    """The authorization flow the sign-in page's login challenge stands for."""
+    return AuthorizationFlow.objects.get(
+        login_challenge=token_checksum(query_of(login_location)["login_challenge"])
+    )
 
 
 def remember(user, client, scopes=("openid", "email")):
@@ -86,11 +100,15 @@ def test_an_anonymous_visitor_is_sent_to_login_with_the_request_kept(public_clie
         authorize_params(public_client.client.client_id, challenge=challenge, state="keep-me"),
     )
     assert response.status_code == 302
-    assert response["Location"].startswith("/login?next=")
-    next_url = query_of(response["Location"])["next"]
+    assert response["Location"].startswith("/login?login_challenge=")
+    # The request is kept on the server, as validated (the page carries only the challenge).
+    next_url = flow_of(response["Location"]).request_path
     assert next_url.startswith("/oauth2/auth?")
     assert query_of(next_url)["state"] == "keep-me"
     assert query_of(next_url)["code_challenge"] == challenge
+    # Another browser cannot use the challenge.
+    assert DjangoClient().get(response["Location"]).status_code == 400
+    assert web.get(response["Location"]).status_code == 200
 
 
 def test_prompt_none_without_a_session_answers_login_required(public_client):
@@ -189,14 +207,14 @@ def test_a_link_asking_for_a_new_sign_in_does_not_sign_the_person_out(user, publ
     assert web.get("/account/apps").status_code == 200
     page = web.get(response["Location"]).content.decode()
     assert "You are signed in as" in page and f'value="{user.email}"' in page
-    # The request itself is resumed, unchanged: the new sign-in cannot be skipped by going back.
-    next_url = query_of(response["Location"])["next"]
+    # The request itself is kept, unchanged: the new sign-in cannot be skipped by going back.
+    next_url = flow_of(response["Location"]).request_path
     assert query_of(next_url).items() >= asks.items() and query_of(next_url)["state"] == "s1"
     assert web.get(next_url)["Location"].startswith("/login?")
     # A wrong password ends nothing either; the right one completes the request itself.
-    wrong = web.post("/login", {"email": user.email, "password": "wrong", "next": next_url})
+    wrong = sign_in_at(web, user, response["Location"], password="wrong")
     assert wrong.status_code == 400 and web.session["_auth_user_id"] == str(user.pk)
-    resumed = web.post("/login", {"email": user.email, "password": PASSWORD, "next": next_url})
+    resumed = sign_in_at(web, user, response["Location"])
     assert resumed["Location"].startswith("/consent?")
     assert web.get(resumed["Location"]).status_code == 200
 
@@ -258,8 +276,9 @@ def test_a_malformed_max_age_is_invalid_request(user, public_client, value):
 
 
 def test_login_hint_reaches_the_login_page(public_client):
-    response = authorize(DjangoClient(), public_client.client.client_id, login_hint="carol@example.com")
-    page = DjangoClient().get(response["Location"])
+    web = DjangoClient()
+    response = authorize(web, public_client.client.client_id, login_hint="carol@example.com")
+    page = web.get(response["Location"])
     assert 'value="carol@example.com"' in page.content.decode()
 
 
@@ -319,10 +338,9 @@ def test_with_a_remembered_consent_the_sign_in_redirects_to_the_client_with_a_co
     verifier, challenge = pkce_pair()
     web = DjangoClient()
     to_login = web.get(authorize_url(app.client_id, challenge))
-    next_url = query_of(to_login["Location"])["next"]
     before = int(time.time())
 
-    response = sign_in(web, user, next_url)
+    response = sign_in_at(web, user, to_login["Location"])
 
     assert response.status_code == 302
     assert response["Location"].startswith(CALLBACK + "?")
@@ -379,7 +397,7 @@ def test_max_age_zero_is_satisfied_by_the_sign_in_it_asked_for(user, public_clie
     to_login = web.get(authorize_url(public_client.client.client_id, challenge, max_age="0"))
     assert to_login["Location"].startswith("/login?")
     time.sleep(1.1)  # a sign-in a second old is "older than 0 seconds" on a later request
-    response = sign_in(web, user, query_of(to_login["Location"])["next"])
+    response = sign_in_at(web, user, to_login["Location"])
     assert response["Location"].startswith(CALLBACK) and "code" in query_of(response["Location"])
 
 
