@@ -29,7 +29,9 @@ def _consent_session(consent: Consent) -> dict:
         "grant_scope": consent.scopes,
         "grant_access_token_audience": list(consent.client.audience),
         "remember": consent.remember,
-        "remember_for": 0,
+        "remember_for": int((consent.remember_until - consent.granted_at).total_seconds())
+        if consent.remember_until
+        else 0,
         "handled_at": handled,
         "session": {"access_token": {}, "id_token": {}},
     }

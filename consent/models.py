@@ -17,6 +17,8 @@ class Consent(models.Model):
     )
     scopes = models.JSONField(default=list)
     remember = models.BooleanField(default=False)
+    # Until when a remembered consent counts (a consent app's `remember_for`); None: until revoked.
+    remember_until = models.DateTimeField(null=True, blank=True)
     granted_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -28,5 +30,7 @@ class Consent(models.Model):
         return f"Consent #{self.pk}"
 
     def covers(self, scopes: list[str]) -> bool:
-        """True if a remembered consent already allows every one of `scopes`."""
+        """True if a remembered consent, not past its `remember_until`, allows every one of `scopes`."""
+        if self.remember_until is not None and self.remember_until <= timezone.now():
+            return False
         return self.remember and set(scopes) <= set(self.scopes)

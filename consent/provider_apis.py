@@ -245,6 +245,7 @@ class ConsentAcceptApi(_ProviderApi):
             client=flow.client,
             scopes=result["grant_scope"],
             remember=result["remember"],
+            remember_for=result["remember_for"],
         )
         return Response({"redirect_to": redirect_to})
 

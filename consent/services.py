@@ -3,6 +3,7 @@
 Every decision is written to the audit log in the same transaction as the change it records.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -18,9 +19,16 @@ from consent.models import Consent
 
 @transaction.atomic
 def consent_grant(
-    *, user: User, client, scopes: list[str], remember: bool, ip_address: str | None = None
+    *,
+    user: User,
+    client,
+    scopes: list[str],
+    remember: bool,
+    ip_address: str | None = None,
+    remember_for: int = 0,
 ) -> Consent:
-    """Record that `user` allowed `client` these scopes; remembered if `remember`.
+    """Record that `user` allowed `client` these scopes; remembered if `remember`, for
+    `remember_for` seconds (0: until revoked, as Hydra's consent `remember_for: 0`).
 
     A remembered consent accumulates: scopes granted earlier (and not revoked) stay granted.
     """
@@ -33,6 +41,9 @@ def consent_grant(
         merged = list(scopes)
     consent.scopes = merged
     consent.remember = remember
+    consent.remember_until = (
+        timezone.now() + timedelta(seconds=remember_for) if remember and remember_for else None
+    )
     consent.granted_at = timezone.now()
     consent.save()
     audit_record(

@@ -3,10 +3,12 @@ live server: `requests` plays the browser and the login and consent app; Authlib
 code and the ID token is checked."""
 
 import json
+from datetime import timedelta
 
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from django.utils import timezone
 from jwcrypto import jwk, jwt
 
 from ciam.api.services import admin_token_create
@@ -129,6 +131,7 @@ def test_a_login_and_consent_app_signs_a_person_in_and_its_claims_reach_the_id_t
     again = admin.post(f"{base}/admin/oauth2/introspect", data={"token": refreshed["access_token"]}).json()
     assert again["ext"] == {"tier": "gold"} and again["sub"] == "foo@bar.com"
     assert Consent.objects.get(client=client).remember is True
+    assert Consent.objects.get(client=client).remember_until is None  # remember_for 0: until revoked
 
     # The next request finds the remembered sign-in: the app is told to skip.
     _, _, response = start(base, client, browser)
@@ -289,3 +292,32 @@ def test_a_device_verification_app_accepts_a_user_code_and_wrong_ones_are_refuse
         params={"login_challenge": query_of(to_login.headers["Location"])["login_challenge"]},
     ).json()
     assert login["client"]["client_id"] == tv.client_id and login["requested_scope"] == ["openid"]
+
+
+def test_a_consent_remembered_for_a_while_stops_counting_after_it(external):
+    base, admin, client = external
+    browser = requests.Session()
+
+    def through_login():
+        _, _, response = start(base, client, browser)
+        challenge = query_of(response.headers["Location"])["login_challenge"]
+        accepted = admin.put(
+            f"{base}/admin/oauth2/auth/requests/login/accept",
+            params={"login_challenge": challenge},
+            json={"subject": "dave", "remember": True},
+        ).json()
+        return follow(browser, accepted["redirect_to"]).headers["Location"]
+
+    consent_at = through_login()
+    assert consent_at.startswith(CONSENT_APP)
+    granted = admin.put(
+        f"{base}/admin/oauth2/auth/requests/consent/accept",
+        params={"consent_challenge": query_of(consent_at)["consent_challenge"]},
+        json={"grant_scope": ["openid", "email", "offline_access"], "remember": True, "remember_for": 3600},
+    ).json()
+    follow(browser, granted["redirect_to"])
+    remembered = Consent.objects.get(client=client)
+    assert remembered.remember_until is not None
+    assert through_login().startswith(CALLBACK)  # remembered: no consent app
+    Consent.objects.filter(pk=remembered.pk).update(remember_until=timezone.now() - timedelta(seconds=1))
+    assert through_login().startswith(CONSENT_APP)  # its time is up: asked again
