@@ -143,6 +143,7 @@ def issue_code(
     uri: str | None = None,
     id_token_claims: dict | None = None,
     access_token_claims: dict | None = None,
+    audience: list[str] | None = None,
 ) -> HttpResponse:
     """Have oauthlib issue the code for the signed-in person (it validates everything again)
     and redirect to the client, with `iss` (RFC 9207).
@@ -161,6 +162,8 @@ def issue_code(
         context["id_token_claims"] = id_token_claims  # a consent app's session.id_token
     if access_token_claims:
         context["access_token_claims"] = access_token_claims  # and its session.access_token
+    if audience:
+        context["audience"] = audience  # and its grant_access_token_audience
     given.update(user=request.user, ciam_auth_context=context)
     try:
         headers, _body, _status = oauthlib_core().server.create_authorization_response(

@@ -28,6 +28,7 @@ _ACCESS_ROW = (
     "application__audience",
     "application__is_active",
     "ext",
+    "granted_audience",
 )
 
 
@@ -55,7 +56,7 @@ def _answer(token, *, scope: str, expires, token_use: str) -> dict:
         "iat": _ts(token.created),
         "nbf": _ts(token.created),
         "iss": settings.CIAM_ISSUER,
-        "aud": token_audience(client),
+        "aud": token.access_token.granted_audience or token_audience(client),
         "token_type": "Bearer",
         "token_use": token_use,
     }
@@ -65,9 +66,9 @@ def _lookup_access(digest: str, caller) -> dict | None:
     rows = list(AccessToken.objects.filter(token_checksum=digest).order_by().values_list(*_ACCESS_ROW)[:1])
     if not rows:
         return None
-    client_pk, user_id, subject, scope, expires, created, client_id, registered_audience, active, ext = rows[
-        0
-    ]
+    (client_pk, user_id, subject, scope, expires, created, client_id, registered, active, ext, granted) = (
+        rows[0]
+    )
     if caller is not None and not may_introspect_any(caller) and client_pk != caller.pk:
         return None
     if not active or expires <= timezone.now():
@@ -81,7 +82,7 @@ def _lookup_access(digest: str, caller) -> dict | None:
         "iat": _ts(created),
         "nbf": _ts(created),
         "iss": settings.CIAM_ISSUER,
-        "aud": audience(registered_audience, client_id),
+        "aud": granted or audience(registered, client_id),
         "token_type": "Bearer",
         "token_use": "access_token",
     }

@@ -42,6 +42,9 @@ class AccessToken(AbstractAccessToken):
     # Extra claims a consent app gave (session.access_token): introspection's `ext`, and the
     # `ext` claim of a JWT access token.
     ext = models.JSONField(default=dict, blank=True)
+    # The audience granted for this token (a consent app's grant_access_token_audience, of the
+    # client's registered ones); empty: the client's registered audience.
+    granted_audience = models.JSONField(default=list, blank=True)
 
     class Meta(AbstractAccessToken.Meta):
         indexes = [models.Index(fields=["expires"], name="oauth_at_expires_idx")]

@@ -300,6 +300,11 @@ def consent_accept(challenge: Any, body: Any) -> tuple[AuthorizationFlow, str]:
     not_requested = sorted(set(granted) - set(flow.requested_scope))
     if not_requested:
         errors["grant_scope"] = [f"Not requested by the client: {' '.join(not_requested)}."]
+    not_allowed = sorted(set(audience) - set(flow.client.audience if flow.client else []))
+    if not_allowed:
+        errors["grant_access_token_audience"] = [
+            f"Not an audience of this client (its registered `audience`): {' '.join(not_allowed)}."
+        ]
     if errors:
         raise ValidationError(errors)
     result.update(

@@ -76,7 +76,8 @@ def sign_jwt_access_token(request) -> str:
     claims = {
         "iss": settings.CIAM_ISSUER,
         "sub": token_subject(request),
-        "aud": token_audience(request.client),
+        "aud": (getattr(request, "ciam_auth_context", None) or {}).get("audience")
+        or token_audience(request.client),
         "client_id": request.client.client_id,
         "iat": now,
         "nbf": now,

@@ -153,6 +153,7 @@ def _access_token(token: dict, request, expires, *, family=None, source=None) ->
     access = AccessToken(
         user=request.user,
         ext=context.get("access_token_claims") or {},
+        granted_audience=context.get("audience") or [],
         scope=token["scope"],
         expires=expires,
         id_token=id_token if isinstance(id_token, IDToken) else None,

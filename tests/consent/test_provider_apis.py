@@ -39,12 +39,9 @@ def external(live_issuer, settings):
     return live_issuer, admin, client
 
 
-def start(base, client, browser, **extra):
+def start(base, client, browser, scope="openid email offline_access", **extra):
     session = OAuth2Session(
-        client.client_id,
-        redirect_uri=CALLBACK,
-        scope="openid email offline_access",
-        code_challenge_method="S256",
+        client.client_id, redirect_uri=CALLBACK, scope=scope, code_challenge_method="S256"
     )
     verifier = "v" * 64
     url, state = session.create_authorization_url(f"{base}/oauth2/auth", code_verifier=verifier, **extra)
@@ -321,3 +318,49 @@ def test_a_consent_remembered_for_a_while_stops_counting_after_it(external):
     assert through_login().startswith(CALLBACK)  # remembered: no consent app
     Consent.objects.filter(pk=remembered.pk).update(remember_until=timezone.now() - timedelta(seconds=1))
     assert through_login().startswith(CONSENT_APP)  # its time is up: asked again
+
+
+def test_the_granted_audience_is_the_tokens_and_must_be_the_clients(external, settings):
+    base, admin, _ = external
+    client = client_create(
+        client_name="API user",
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code", "refresh_token"],
+        scope="openid offline_access",
+        redirect_uris=[CALLBACK],
+        audience=["https://api.example", "https://other.example"],
+    ).client
+    browser = requests.Session()
+    session, verifier, response = start(base, client, browser, scope="openid offline_access")
+    challenge = query_of(response.headers["Location"])["login_challenge"]
+    accepted = admin.put(
+        f"{base}/admin/oauth2/auth/requests/login/accept",
+        params={"login_challenge": challenge},
+        json={"subject": "erin"},
+    ).json()
+    consent_challenge = query_of(follow(browser, accepted["redirect_to"]).headers["Location"])[
+        "consent_challenge"
+    ]
+    url = f"{base}/admin/oauth2/auth/requests/consent/accept"
+    refused = admin.put(
+        url,
+        params={"consent_challenge": consent_challenge},
+        json={"grant_scope": ["openid"], "grant_access_token_audience": ["https://evil.example"]},
+    )
+    assert refused.status_code == 400 and "grant_access_token_audience" in refused.json()["error_description"]
+    granted = admin.put(
+        url,
+        params={"consent_challenge": consent_challenge},
+        json={
+            "grant_scope": ["openid", "offline_access"],
+            "grant_access_token_audience": ["https://api.example"],
+        },
+    ).json()
+    back = follow(browser, granted["redirect_to"]).headers["Location"]
+    token = session.fetch_token(f"{base}/oauth2/token", authorization_response=back, code_verifier=verifier)
+    for value in (token["access_token"], token["refresh_token"]):
+        answer = admin.post(f"{base}/admin/oauth2/introspect", data={"token": value}).json()
+        assert answer["aud"] == ["https://api.example"], answer
+    refreshed = session.refresh_token(f"{base}/oauth2/token", refresh_token=token["refresh_token"])
+    answer = admin.post(f"{base}/admin/oauth2/introspect", data={"token": refreshed["access_token"]}).json()
+    assert answer["aud"] == ["https://api.example"]

@@ -255,6 +255,7 @@ def _from_consent_app(request: HttpRequest, params: QueryDict, verifier: str) ->
         uri=flows.authorization_uri(clean),
         id_token_claims=result["session"].get("id_token"),
         access_token_claims=result["session"].get("access_token"),
+        audience=result["grant_access_token_audience"],
     )
 
 
