@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from ciam.accounts.models import User
+from ciam.accounts.services import sessions_end
 from ciam.api.pagination import paginate
 from ciam.api.views import AdminApiView
 from clients.serializers import client_json
@@ -105,4 +106,29 @@ class ConsentSessionsApi(AdminApiView):
                 consents = consents.filter(client__client_id=client_id)
             for consent in consents:
                 consent_revoke(user=user, client=consent.client, **self.who())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LoginSessionsApi(AdminApiView):
+    @extend_schema(
+        operation_id="revokeOAuth2LoginSessions",
+        summary="End a person's sign-in sessions",
+        description="Every session of `subject`, or the one login session `sid`. Tokens stay valid; "
+        "the person must sign in again for new ones.",
+        parameters=[
+            OpenApiParameter(
+                "subject", str, description="The person's subject (ID, login app subject or e-mail)."
+            ),
+            OpenApiParameter("sid", str, description="A login session ID (the ID tokens' `sid`)."),
+        ],
+        responses={204: None},
+    )
+    def delete(self, request):
+        sid = (request.query_params.get("sid") or "")[:64]
+        user = None
+        if request.query_params.get("subject") or not sid:
+            user = _subject(request)
+            if user is None:
+                return Response(status=status.HTTP_204_NO_CONTENT)  # nobody: nothing to end (as Hydra)
+        sessions_end(actor=request.user, user=user, sid=sid)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("error", views.error_view, name="error"),
     # Admin API: a subject's consent sessions (Ory Hydra v2's path).
     path("admin/oauth2/auth/sessions/consent", apis.ConsentSessionsApi.as_view(), name="api-consents"),
+    path("admin/oauth2/auth/sessions/login", apis.LoginSessionsApi.as_view(), name="api-login-sessions"),
 ]
 
 # Hydra v2's login and consent provider API, at its paths and at its legacy ones without /admin.

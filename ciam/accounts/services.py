@@ -297,3 +297,25 @@ def user_for_subject(subject: str) -> User:
         user.save(update_fields=["password"])
         audit_record(event="user.created", actor=None, actor_label="login-provider", subject=subject)
     return user
+
+
+@transaction.atomic
+def sessions_end(*, actor: Any, user: User | None = None, sid: str = "") -> int:
+    """End sign-in sessions: every one of `user`, or the one login session `sid` (both: that one,
+    if it is that person's). Tokens stay valid (as Hydra's revokeOAuth2LoginSessions): the person
+    must sign in again for new ones. Returns how many ended."""
+    sessions = Session.objects.all()
+    if user is not None:
+        sessions = sessions.filter(user=user)
+    if sid:
+        sessions = sessions.filter(sid=sid)
+    if user is None and not sid:
+        raise ValidationError({"subject": ["Give subject or sid."]})
+    ended, _ = sessions.delete()
+    audit_record(
+        event="sessions.ended",
+        actor=actor,
+        subject=user.email if user is not None else "",
+        detail={"sid": sid, "count": ended} if sid else {"count": ended},
+    )
+    return ended

@@ -1,7 +1,8 @@
 """Sessions in the database, each with the person it signs in (Django's documented extension of
 its database session engine: AbstractBaseSession and a SessionStore that names it).
 
-The user key lets every session of a person be found with one indexed query (sign them out
+The user key (and the login session ID, `sid`) lets every session of a person be found with one
+indexed query (sign them out
 everywhere when they are locked, deactivated or change their password) instead of decoding every
 session, and deleting the person deletes their sessions.
 """
@@ -18,6 +19,8 @@ class Session(AbstractBaseSession):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
     )
+    # The sign-in's login session ID (the ID tokens' `sid`), so one can be ended by it.
+    sid = models.CharField(max_length=64, blank=True, db_index=True)
 
     @classmethod
     def get_session_store_class(cls):
@@ -35,4 +38,6 @@ class SessionStore(DatabaseSessionStore):
             session.user_id = uuid.UUID(str(data.get("_auth_user_id")))
         except (TypeError, ValueError):
             session.user_id = None
+        signed_in = data.get("ciam_auth")
+        session.sid = str(signed_in.get("sid", ""))[:64] if isinstance(signed_in, dict) else ""
         return session

@@ -4,9 +4,10 @@ import pytest
 from django.conf import settings
 from django.test import Client as DjangoClient
 
-from ciam.accounts.services import user_delete, user_lock, user_set_active
+from ciam.accounts.services import sessions_end, user_delete, user_lock, user_set_active
 from ciam.accounts.sessions import Session, SessionStore
-from tests.helpers import PASSWORD
+from ciam.audit.models import AuditEvent
+from tests.helpers import PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +70,13 @@ def test_withdrawing_access_ends_the_persons_sessions_and_nobody_elses(user, oth
     for web in theirs:
         assert web.get("/account/apps")["Location"].startswith("/login")
     assert others.get("/account/apps").status_code == 200
+
+
+def test_one_login_session_ends_by_its_sid_and_the_others_stay(user):
+    first, second = signed_in(user), signed_in(user)
+    sid = first.session["ciam_auth"]["sid"]
+    assert Session.objects.filter(user=user, sid=sid).count() == 1
+    assert sessions_end(actor=None, sid=sid) == 1
+    assert first.get("/account/apps").status_code == 302  # this one is signed out
+    assert second.get("/account/apps").status_code == 200  # that one is not
+    assert AuditEvent.objects.filter(event="sessions.ended").exists()

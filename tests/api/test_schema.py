@@ -28,6 +28,7 @@ OPERATIONS = {
     ("/admin/oauth2/tokens", "delete"),
     ("/admin/oauth2/auth/sessions/consent", "get"),
     ("/admin/oauth2/auth/sessions/consent", "delete"),
+    ("/admin/oauth2/auth/sessions/login", "delete"),
     ("/admin/keys/{set_name}", "get"),
     ("/admin/keys/{set_name}", "post"),
     ("/admin/identities", "get"),

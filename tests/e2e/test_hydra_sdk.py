@@ -202,3 +202,19 @@ def test_the_sdk_drives_a_login_and_consent_flow(sdk, live_issuer, settings):
     with pytest.raises(hydra.ApiException) as gone:
         sdk.get_o_auth2_consent_request(consent_challenge)
     assert gone.value.status == 410
+
+
+def test_the_sdk_ends_a_persons_sign_in_sessions_but_not_their_tokens(
+    sdk, live_issuer, flow, user, public_client
+):
+    tokens = tokens_for(flow, public_client.client)
+    assert flow.web.get("/account/apps").status_code == 200
+    sdk.revoke_o_auth2_login_sessions(subject=user.email)
+    assert flow.web.get("/account/apps")["Location"].startswith("/login?")  # signed out everywhere
+    userinfo = requests.get(
+        f"{live_issuer}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=10
+    )
+    assert userinfo.status_code == 200  # tokens stay valid, as Hydra
+    with pytest.raises(hydra.ApiException) as refused:
+        sdk.revoke_o_auth2_login_sessions()
+    assert refused.value.status == 400
