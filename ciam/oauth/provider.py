@@ -13,9 +13,9 @@ deployment's own login and consent app (CIAM_LOGIN_URL, CIAM_CONSENT_URL), step 
    accept brings the browser back with a verifier (`logout_decide`, `logout_verified`).
 
 Challenges and verifiers are 256-bit random values, stored as digests, single use, and bound to
-the browser that started the flow (a secret in its session). A challenge already handled
-answers 410 with the original request URL (`Gone`), as Hydra does; one that is unknown or
-expired is `NotFound`. The request was validated before the flow started, and is kept as it
+the browser that started the flow (a secret in its session). A challenge already handled, or
+expired, answers 410 with the original request URL (`Gone`), as Hydra does; an unknown one is
+`NotFound`. The request was validated before the flow started, and is kept as it
 was: the verifier's request must be that very request.
 """
 
@@ -129,15 +129,18 @@ def start_login(
 
 
 def _flow(field: str, challenge: Any) -> AuthorizationFlow:
+    """The flow of this challenge; an expired one is Gone (410, start again), as Hydra answers."""
     if not isinstance(challenge, str) or not challenge or len(challenge) > 200:
         raise NotFound()
     flow = (
         AuthorizationFlow.objects.select_related("client")
-        .filter(**{field: token_checksum(challenge), "expires_at__gt": timezone.now()})
+        .filter(**{field: token_checksum(challenge)})
         .first()
     )
     if flow is None:
         raise NotFound()
+    if flow.expires_at <= timezone.now():
+        raise Gone(request_url(flow))
     return flow
 
 
@@ -357,14 +360,10 @@ def start_logout(
 def logout_request(challenge: Any) -> LogoutFlow:
     if not isinstance(challenge, str) or not challenge or len(challenge) > 200:
         raise NotFound()
-    flow = (
-        LogoutFlow.objects.select_related("client")
-        .filter(challenge=token_checksum(challenge), expires_at__gt=timezone.now())
-        .first()
-    )
+    flow = LogoutFlow.objects.select_related("client").filter(challenge=token_checksum(challenge)).first()
     if flow is None:
         raise NotFound()
-    if flow.handled_at is not None:
+    if flow.handled_at is not None or flow.expires_at <= timezone.now():
         raise Gone(settings.CIAM_ISSUER + flow.request_path)
     return flow
 

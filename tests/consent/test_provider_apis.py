@@ -12,6 +12,7 @@ from django.utils import timezone
 from jwcrypto import jwk, jwt
 
 from ciam.api.services import admin_token_create
+from ciam.lib.crypto import token_checksum
 from ciam.oauth.models import AuthorizationFlow
 from clients.services import client_create
 from consent.models import Consent
@@ -109,6 +110,12 @@ def test_a_login_and_consent_app_signs_a_person_in_and_its_claims_reach_the_id_t
     assert back.headers["Location"].startswith(CALLBACK + "?")
     # A verifier is used once.
     assert follow(browser, granted.json()["redirect_to"]).status_code == 400
+    # An expired challenge is gone too (410, with where to start again).
+    _, _, response = start(base, client, requests.Session())
+    late = query_of(response.headers["Location"])["login_challenge"]
+    AuthorizationFlow.objects.filter(login_challenge=token_checksum(late)).update(expires_at=timezone.now())
+    expired = admin.get(f"{base}/admin/oauth2/auth/requests/login", params={"login_challenge": late})
+    assert expired.status_code == 410 and expired.json()["redirect_to"].startswith(f"{base}/oauth2/auth?")
 
     token = session.fetch_token(
         f"{base}/oauth2/token", authorization_response=back.headers["Location"], code_verifier=verifier
