@@ -76,6 +76,13 @@ def _bind(request: HttpRequest, flow_id) -> str:
     return token_checksum(secret)
 
 
+def _opened(request: HttpRequest, flow: AuthorizationFlow | LogoutFlow, challenge: str) -> str:
+    """Save a new flow, bound to this browser; its challenge."""
+    flow.browser = _bind(request, flow.pk)
+    flow.save()
+    return challenge
+
+
 def _is_bound(request: HttpRequest, flow: AuthorizationFlow | LogoutFlow) -> bool:
     secret = request.session.get(SESSION_KEY, {}).get(str(flow.pk))
     return bool(secret) and hmac.compare_digest(token_checksum(secret), flow.browser)
@@ -123,9 +130,7 @@ def start_login(
         login_session_id=session_id,
         expires_at=timezone.now() + FLOW_LIFESPAN,
     )
-    flow.browser = _bind(request, flow.pk)
-    flow.save()
-    return challenge
+    return _opened(request, flow, challenge)
 
 
 def _flow(field: str, challenge: Any) -> AuthorizationFlow:
@@ -352,9 +357,7 @@ def start_logout(
         challenge=token_checksum(challenge),
         expires_at=timezone.now() + FLOW_LIFESPAN,
     )
-    flow.browser = _bind(request, flow.pk)
-    flow.save()
-    return challenge
+    return _opened(request, flow, challenge)
 
 
 def logout_request(challenge: Any) -> LogoutFlow:
@@ -412,9 +415,7 @@ def start_device(request: HttpRequest, *, path: str) -> str:
         device_challenge=token_checksum(challenge),
         expires_at=timezone.now() + FLOW_LIFESPAN,
     )
-    flow.browser = _bind(request, flow.pk)
-    flow.save()
-    return challenge
+    return _opened(request, flow, challenge)
 
 
 @transaction.atomic
@@ -494,9 +495,7 @@ def park_consent(
         consent_subject=getattr(request.user, "oidc_subject", ""),
         expires_at=timezone.now() + FLOW_LIFESPAN,
     )
-    flow.browser = _bind(request, flow.pk)
-    flow.save()
-    return challenge
+    return _opened(request, flow, challenge)
 
 
 def parked_consent(request: HttpRequest, challenge: Any) -> AuthorizationFlow | None:
