@@ -613,10 +613,10 @@ def growth(ciam: Service, base: str, scenarios: dict, database: str, env: dict, 
             log(f"inserting {total - count} token rows")
             psql(
                 f"""INSERT INTO oauth_accesstoken (token, token_checksum, application_id, expires, scope, created,
-                     updated, resource, ext, granted_audience)
+                     updated, resource)
                      SELECT '', md5(g::text || random()::text) || md5(random()::text || g::text),
                      (SELECT min(id) FROM clients_client WHERE client_id LIKE 'c-bulk-%'),
-                     now() + interval '1 hour', 'email', now(), now(), '[]'::jsonb, '{{}}'::jsonb, '[]'::jsonb
+                     now() + interval '1 hour', 'email', now(), now(), '[]'::jsonb
                      FROM generate_series(1, {total - count}) g""",
                 database,
             )

@@ -41,10 +41,11 @@ class AccessToken(AbstractAccessToken):
     token_family = models.UUIDField(null=True, blank=True, db_index=True)
     # Extra claims a consent app gave (session.access_token): introspection's `ext`, and the
     # `ext` claim of a JWT access token.
-    ext = models.JSONField(default=dict, blank=True)
+    # (NULL when there are none, as for nearly every token: nothing to encode on the hot path.)
+    ext = models.JSONField(null=True, blank=True)
     # The audience granted for this token (a consent app's grant_access_token_audience, of the
-    # client's registered ones); empty: the client's registered audience.
-    granted_audience = models.JSONField(default=list, blank=True)
+    # client's registered ones); NULL: the client's registered audience.
+    granted_audience = models.JSONField(null=True, blank=True)
 
     class Meta(AbstractAccessToken.Meta):
         indexes = [models.Index(fields=["expires"], name="oauth_at_expires_idx")]

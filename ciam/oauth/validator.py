@@ -152,8 +152,8 @@ def _access_token(token: dict, request, expires, *, family=None, source=None) ->
     context = getattr(request, "ciam_auth_context", None) or {}
     access = AccessToken(
         user=request.user,
-        ext=context.get("access_token_claims") or {},
-        granted_audience=context.get("audience") or [],
+        ext=context.get("access_token_claims") or None,
+        granted_audience=context.get("audience") or None,
         scope=token["scope"],
         expires=expires,
         id_token=id_token if isinstance(id_token, IDToken) else None,
