@@ -90,6 +90,8 @@ def user_update(*, actor: Any, user: User, **fields: Any) -> User:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in unknown})
+    if fields.get("is_staff") is False:
+        _keep_an_administrator(user, "taking its administrator role")
     for name, value in fields.items():
         setattr(user, name, value)
     user.save()
@@ -108,6 +110,24 @@ def user_set_password(*, actor: Any, user: User, password: str) -> None:
     audit_record(event="user.password_set", actor=actor, subject=user.email)
 
 
+def _keep_an_administrator(user: User, change: str) -> None:
+    """Refuse a change that would leave the deployment without an active, unlocked staff account
+    (nobody could sign in to the console again)."""
+    if not (user.is_staff and user.is_active and not user.is_locked()):
+        return
+    others = User.objects.filter(is_staff=True, is_active=True).exclude(pk=user.pk)
+    others = others.filter(Q(locked_until__isnull=True) | Q(locked_until__lte=timezone.now()))
+    if not others.exists():
+        raise ValidationError(
+            {
+                "": [
+                    f"{user.email} is the last active administrator: {change} would leave nobody able to "
+                    "sign in to the console. Make another account an administrator first."
+                ]
+            }
+        )
+
+
 def _withdraw_access(user: User) -> None:
     """End the person's sessions everywhere, and have every token issued to them revoked."""
     Session.objects.filter(user=user).delete()
@@ -117,6 +137,7 @@ def _withdraw_access(user: User) -> None:
 @transaction.atomic
 def user_lock(*, actor: Any, user: User) -> None:
     """Lock an account until unlocked: it cannot sign in, and its sessions and tokens end."""
+    _keep_an_administrator(user, "locking it")
     user.locked_until = LOCKED_FOREVER
     user.save(update_fields=["locked_until", "updated_at"])
     _withdraw_access(user)
@@ -135,6 +156,8 @@ def user_unlock(*, actor: Any, user: User) -> None:
 
 @transaction.atomic
 def user_set_active(*, actor: Any, user: User, active: bool) -> None:
+    if not active:
+        _keep_an_administrator(user, "deactivating it")
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
     if not active:
@@ -145,6 +168,7 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> None:
 @transaction.atomic
 def user_delete(*, actor: Any, user: User) -> None:
     """Delete an identity with its sessions, tokens and consents (the audit log keeps its e-mail)."""
+    _keep_an_administrator(user, "deleting it")
     email = user.email
     _withdraw_access(user)
     user.delete()

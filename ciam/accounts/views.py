@@ -284,6 +284,7 @@ def user_detail(request: HttpRequest, user_id) -> HttpResponse:
             "throttled": AccountLock.objects.filter(email=user.email, until__gt=now).first(),
             "password_form": SetPasswordForm(),
             "delete_form": DeleteUserForm(user=user),
+            "own": user == request.user,
         },
     )
 
@@ -298,8 +299,12 @@ def user_lock_view(request: HttpRequest, user_id) -> HttpResponse:
     elif user == request.user:
         messages.error(request, "You cannot lock your own account.")
     else:
-        user_lock(actor=request.user, user=user)
-        messages.success(request, f"{user.email} locked: signed out everywhere, and cannot sign in.")
+        try:
+            user_lock(actor=request.user, user=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{user.email} locked: signed out everywhere, and cannot sign in.")
     return redirect("accounts:user-detail", user_id=user.pk)
 
 
@@ -311,8 +316,12 @@ def user_active_view(request: HttpRequest, user_id) -> HttpResponse:
     if not activate and user == request.user:
         messages.error(request, "You cannot deactivate your own account.")
     else:
-        user_set_active(actor=request.user, user=user, active=activate)
-        messages.success(request, f"{user.email} {'reactivated' if activate else 'deactivated'}.")
+        try:
+            user_set_active(actor=request.user, user=user, active=activate)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{user.email} {'reactivated' if activate else 'deactivated'}.")
     return redirect("accounts:user-detail", user_id=user.pk)
 
 
@@ -347,7 +356,11 @@ def user_delete_view(request: HttpRequest, user_id) -> HttpResponse:
         messages.error(request, "You cannot delete your own account.")
     elif form.is_valid():
         email = user.email
-        user_delete(actor=request.user, user=user)
+        try:
+            user_delete(actor=request.user, user=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("accounts:user-detail", user_id=user.pk)
         messages.success(request, f"User {email} deleted.")
         return redirect("accounts:user-list")
     else:

@@ -3,12 +3,21 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from ciam.accounts.models import AccountLock
-from ciam.accounts.services import login_failure_record, sign_in_check
+from ciam.accounts.services import (
+    login_failure_record,
+    sign_in_check,
+    user_delete,
+    user_lock,
+    user_set_active,
+    user_update,
+)
 from ciam.audit.models import AuditEvent
+from tests.factories import make_user
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +89,22 @@ def test_a_sign_in_from_no_known_address_is_judged_by_its_e_mail_alone(settings)
     assert sign_in_check(email="a@example.com", ip_address=None).failures_on_record
     assert login_failure_record(email="a@example.com", ip_address=None).reason == "account"
     assert sign_in_check(email="a@example.com", ip_address=None).throttle.reason == "account"
+
+
+def test_the_last_active_administrator_cannot_be_locked_deactivated_deleted_or_demoted(admin):
+    for change in (
+        lambda: user_lock(actor=None, user=admin),
+        lambda: user_set_active(actor=None, user=admin, active=False),
+        lambda: user_delete(actor=None, user=admin),
+        lambda: user_update(actor=None, user=admin, is_staff=False),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            change()
+        assert "last active administrator" in " ".join(refused.value.messages)
+    admin.refresh_from_db()
+    assert admin.is_active and admin.is_staff and not admin.is_locked()
+    # With another active administrator, each is allowed.
+    make_user(email="second@example.com", is_staff=True)
+    user_lock(actor=None, user=admin)
+    admin.refresh_from_db()
+    assert admin.is_locked()

@@ -9,6 +9,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
 from ciam.accounts.models import User
+from ciam.api.services import admin_token_create
 from clients.models import Client
 from tests.helpers import PASSWORD, Callback, live_m2m_token, shot
 
@@ -216,3 +217,33 @@ def test_try_it_runs_the_flow_and_shows_the_decoded_id_token(live_issuer, admin_
     claims = page.locator("pre.json").nth(1).inner_text()
     assert '"email": "admin@demo.user"' in claims and f'"aud": "{client.client_id}"' in claims
     shot(page, "console-try-it")
+
+
+def test_an_administrator_cannot_lock_deactivate_or_delete_the_last_active_administrator(
+    live_issuer, admin_page, new_page
+):
+    page = admin_page
+    me = User.objects.get(email="admin@demo.user")
+    page.goto(f"{live_issuer}/console/users/{me.pk}")
+    # Their own account offers none of it.
+    assert "This is your account" in page.inner_text("main")
+    for label in ("Lock", "Deactivate", "Delete user"):
+        assert page.locator(f"button:has-text('{label}')").count() == 0
+    shot(page, "console-own-account")
+    # A second administrator, locked out: the last active one cannot be locked by them either.
+    deputy = User.objects.create_user(email="deputy@example.com", password=PASSWORD, is_staff=True)
+    page.goto(f"{live_issuer}/console/users/{deputy.pk}")
+    page.click("button:has-text('Deactivate')")
+    assert "deactivated" in page.locator("h1").inner_text()
+    deputy.refresh_from_db()
+    assert deputy.is_active is False
+    # The API says so too: no staff account would be left to sign in to the console.
+    token = admin_token_create(actor=None, name="t")[1]
+    refused = requests.patch(
+        f"{live_issuer}/admin/identities/{me.pk}",
+        json={"state": "inactive"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert refused.status_code == 400 and "last active administrator" in refused.json()["error_description"]
+    assert User.objects.get(pk=me.pk).is_active is True
