@@ -6,12 +6,11 @@ Every page works with JavaScript off; every form is CSRF-protected; none is cach
 
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ciam.accounts.authn import AuthenticatedRequest
 from ciam.accounts.models import User
@@ -23,6 +22,7 @@ from ciam.oauth.scopes import descriptions
 from clients.models import Client
 from consent import selectors
 from consent.forms import ConsentForm, scope_rows
+from consent.models import Consent
 from consent.services import consent_deny_record, consent_grant, consent_revoke
 
 
@@ -120,20 +120,32 @@ def consent_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def account_apps(request: AuthenticatedRequest) -> HttpResponse:
     apps = selectors.connected_apps(user=request.user)
+    revoked = request.session.pop(_REVOKED_KEY, None)
     described = descriptions({s for app in apps for s in app["scopes"]})
     for app in apps:
         app["scope_rows"] = [{"name": s, "description": described[s]} for s in app["scopes"]]
-    return render(request, "consent/account_apps.html", {"apps": apps})
+    return render(request, "consent/account_apps.html", {"apps": apps, "revoked": revoked})
+
+
+_REVOKED_KEY = "ciam_revoked_app"
 
 
 @login_required
 @csrf_protect
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 def account_app_revoke(request: AuthenticatedRequest, client_id: str) -> HttpResponse:
-    client = get_object_or_404(Client, client_id=client_id)
-    consent_revoke(user=request.user, client=client, ip_address=client_ip(request))
-    return redirect(f"{reverse('consent:account-apps')}?revoked={client.client_id}")
+    """Remove an app's access, once the person confirmed it (GET asks, naming the app; the POST
+    of that page removes it). Only an app the person allowed is named at all."""
+    client = get_object_or_404(Client, client_id=client_id[:255])
+    if not Consent.objects.filter(user=request.user, client=client).exists():
+        raise Http404("This application is not connected to your account.")
+    name = client.name or client.client_id
+    if request.method == "POST" and request.POST.get("confirm") == "remove":
+        consent_revoke(user=request.user, client=client, ip_address=client_ip(request))
+        request.session[_REVOKED_KEY] = name
+        return redirect("consent:account-apps")
+    return render(request, "consent/account_app_revoke.html", {"client": client, "name": name})
 
 
 @require_GET

@@ -181,8 +181,12 @@ def test_revoking_an_app_from_the_account_page(live_issuer, new_page, callback, 
     page.goto(f"{live_issuer}/account/apps")
     assert "Acme Notes" in page.locator(".app-card h2").inner_text()
     shot(page, "account-apps")
+    page.click("text=Remove access")
+    # Asked first, naming the app.
+    assert page.locator("h1").inner_text() == "Remove access for Acme Notes?"
+    shot(page, "account-app-revoke")
     page.click("button:has-text('Remove access')")
-    assert "Access removed" in page.content()
+    assert "Access removed for Acme Notes" in page.inner_text("main")
     assert page.locator(".app-card").count() == 0
     assert not AccessToken.objects.exists()
     after = requests.get(

@@ -174,7 +174,12 @@ def test_connected_apps_lists_grants_and_revoking_one_ends_its_tokens(user, publ
     page = web.get("/account/apps").content.decode()
     assert "Public CLI" in page and "See your e-mail address" in page and "Remove access" in page
 
-    revoked = web.post(f"/account/apps/{public_client.client.client_id}/revoke")
+    # Asked first, naming the app; nothing changes until the person confirms.
+    asked = web.get(f"/account/apps/{public_client.client.client_id}/revoke")
+    assert asked.status_code == 200 and "Remove access for Public CLI?" in asked.content.decode()
+    assert web.post(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 200
+    assert Consent.objects.filter(user=user).exists()
+    revoked = web.post(f"/account/apps/{public_client.client.client_id}/revoke", {"confirm": "remove"})
     assert revoked.status_code == 302
     assert not Consent.objects.filter(user=user).exists()
     assert not AccessToken.objects.filter(user=user).exists()
@@ -189,23 +194,30 @@ def test_connected_apps_lists_grants_and_revoking_one_ends_its_tokens(user, publ
     )
     assert refresh.status_code == 400
     assert AuditEvent.objects.filter(event="consent.revoked", actor=user).exists()
-    assert "No connected apps yet" in web.get("/account/apps").content.decode()
+    after = web.get("/account/apps").content.decode()
+    assert "No connected apps yet" in after and "Access removed for <strong>Public CLI</strong>" in after
 
 
-def test_connected_apps_needs_sign_in_and_revocation_needs_post_and_csrf(user, public_client):
+def test_connected_apps_needs_sign_in_and_revocation_needs_a_confirmed_post_and_csrf(
+    user, public_client, flow
+):
     assert DjangoClient().get("/account/apps")["Location"].startswith("/login?next=/account/apps")
     web = signed_in(user)
-    assert web.get(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 405
+    # An app the person never allowed is not even named.
+    assert web.get(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 404
+    tokens_for(flow, public_client.client)
     strict = DjangoClient(enforce_csrf_checks=True)
     strict.force_login(user)
-    assert strict.post(f"/account/apps/{public_client.client.client_id}/revoke").status_code == 403
+    path = f"/account/apps/{public_client.client.client_id}/revoke"
+    assert strict.post(path, {"confirm": "remove"}).status_code == 403
+    assert Consent.objects.filter(user=user).exists()
 
 
 def test_revoking_touches_only_the_persons_own_consent_and_tokens(user, other_user, public_client):
     tokens = {}
     for person in (user, other_user):
         tokens[person] = tokens_for(Flow(signed_in(person)), public_client.client)
-    signed_in(user).post(f"/account/apps/{public_client.client.client_id}/revoke")
+    signed_in(user).post(f"/account/apps/{public_client.client.client_id}/revoke", {"confirm": "remove"})
     assert Consent.objects.filter(user=other_user).exists() and not Consent.objects.filter(user=user).exists()
     assert not introspect(tokens[user]["access_token"])["active"]
     assert introspect(tokens[other_user]["access_token"])["active"]
@@ -224,7 +236,10 @@ def test_connected_apps_shows_the_persons_own_apps_only(user, other_user, public
     page = signed_in(user).get("/account/apps").content.decode()
     assert public_client.client.name in page and theirs.name not in page
     # Nor can the person end another's connection by naming its client.
-    signed_in(user).post(f"/account/apps/{theirs.client_id}/revoke")
+    assert (
+        signed_in(user).post(f"/account/apps/{theirs.client_id}/revoke", {"confirm": "remove"}).status_code
+        == 404
+    )
     assert Consent.objects.filter(user=other_user, client=theirs).exists()
 
 
