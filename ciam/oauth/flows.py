@@ -21,6 +21,7 @@ from oauthlib.oauth2 import FatalClientError, OAuth2Error
 
 from ciam.accounts.authn import auth_context
 from ciam.oauth import provider
+from ciam.oauth.client_lookup import get_client
 
 # Values of oauthlib's request_info worth keeping; the oauthlib Request object itself is not.
 _KEPT = (
@@ -71,9 +72,55 @@ def add_query(uri: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# What an error means to a person, in plain words: (headline, what to do).
+PLAIN_ERRORS = {
+    "invalid_client": (
+        "This application isn't recognised",
+        "The link you followed names an application this service doesn't know, or one that has been "
+        "turned off. Go back to the application and try again; if it keeps happening, contact its support.",
+    ),
+    "invalid_request": (
+        "This sign-in link isn't valid",
+        "Something in the link that brought you here is missing, changed or out of date. Go back to the "
+        "application and start again from there.",
+    ),
+    "unauthorized_client": (
+        "This application can't sign you in this way",
+        "The application asked for something it is not set up for. Its developers need to fix it; you can "
+        "go back to it in the meantime.",
+    ),
+}
+DEFAULT_PLAIN_ERROR = (
+    "We can't continue",
+    "Something went wrong with the request that brought you here. Go back to where you came from "
+    "and try again.",
+)
+
+
+def _way_back(request: HttpRequest) -> tuple[str, str]:
+    """Where the person can go from an error page: the application's own site when the request
+    names a known, enabled client that registered one; else their account page."""
+    client_id = request.GET.get("client_id") or request.POST.get("client_id") or ""
+    client = get_client(client_id[:255]) if client_id else None
+    if client is not None and client.is_active and client.client_uri.startswith(("https://", "http://")):
+        return client.client_uri, f"Back to {client.name or 'the application'}"
+    return reverse("consent:account-apps"), "Go to your account"
+
+
 def error_page(request: HttpRequest, error: str, description: str, *, status: int = 400) -> HttpResponse:
-    """A readable page for errors that must not go back to a client (unknown client, bad URI)."""
-    return render(request, "error.html", {"error": error, "error_description": description}, status=status)
+    """A readable page for errors that must not go back to a client (unknown client, bad URI): in
+    plain words, the technical code and description in a small details line, and a way on."""
+    headline, advice = PLAIN_ERRORS.get(error, DEFAULT_PLAIN_ERROR)
+    back_url, back_label = _way_back(request)
+    context = {
+        "error": error,
+        "error_description": description,
+        "headline": headline,
+        "advice": advice,
+        "back_url": back_url,
+        "back_label": back_label,
+    }
+    return render(request, "error.html", context, status=status)
 
 
 def error_redirect(redirect_uri: str, error: str, description: str, state: str | None) -> HttpResponse:

@@ -226,3 +226,27 @@ def test_a_hostile_prompt_login_link_asks_for_the_password_without_signing_out(
         f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
     )
     assert token["id_token"]
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_an_error_page_says_what_happened_in_plain_words_and_offers_a_way_back(
+    live_issuer, new_page, app, viewport
+):
+    page = new_page(**({"viewport": viewport} if viewport else {}))
+    # An unknown application: plain words, the code in the details, the account page as a way on.
+    page.goto(f"{live_issuer}/oauth2/auth?client_id=c-nobody&response_type=code&scope=openid")
+    assert page.locator("h1").inner_text() == "This application isn't recognised"
+    assert not page.locator("details.error-details").evaluate("d => d.open")
+    page.click("details.error-details summary")
+    assert "invalid_client" in page.locator("details.error-details").inner_text()
+    assert page.locator("a:has-text('Go to your account')").get_attribute("href") == "/account/apps"
+    shot(page, f"error-unknown-client-{'phone' if viewport else 'desktop'}")
+    # A known application with a redirect URI it never registered: back to its own site.
+    page.goto(
+        f"{live_issuer}/oauth2/auth?client_id={app.client_id}&response_type=code&scope=openid"
+        "&redirect_uri=https://evil.example/cb"
+    )
+    assert page.locator("h1").inner_text() == "This sign-in link isn't valid"
+    back = page.locator("a:has-text('Back to Acme Notes')")
+    assert back.get_attribute("href") == "https://acme.example"
+    assert "Error code" not in page.inner_text("main")

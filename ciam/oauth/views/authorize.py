@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from oauthlib.oauth2 import FatalClientError, OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError, MissingClientIdError
 
 from ciam.accounts.authn import auth_context, mark_signed_in
 from ciam.accounts.services import user_for_subject
@@ -58,8 +59,11 @@ def _consider(
     credentials: dict = {}
     try:
         scopes, credentials = flows.validate(flows.authorization_uri(params))
+    except (InvalidClientIdError, MissingClientIdError) as exc:
+        # oauthlib says invalid_request; to the person (and in the page's details) it is the client.
+        found: Valid | Invalid = Invalid("invalid_client", exc.description or "")
     except FatalClientError as exc:
-        found: Valid | Invalid = Invalid(exc.error, exc.description or "")
+        found = Invalid(exc.error, exc.description or "")
     except OAuth2Error as exc:
         found = Invalid(exc.error, exc.description or "", exc.redirect_uri, exc.state)
     else:
