@@ -26,6 +26,11 @@ class LoginForm(forms.Form):
         "locked": "This account is locked. Contact your administrator.",
     }
 
+    def focus_password(self) -> None:
+        """Put the cursor in the password field (the e-mail is already there: a hint, a retry)."""
+        self.fields["email"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].widget.attrs["autofocus"] = True
+
 
 class RegistrationForm(forms.Form):
     email = forms.EmailField(
@@ -66,9 +71,11 @@ class RegistrationForm(forms.Form):
                 "password_confirm",
                 forms.ValidationError(self.error_messages["password_mismatch"], code="password_mismatch"),
             )
-        if password and cleaned.get("email"):
+        if password:
+            # Every password problem at once, whatever else is wrong with the form (an e-mail
+            # that is invalid or taken included).
             try:
-                password_validation.validate_password(password, User(email=cleaned["email"]))
+                password_validation.validate_password(password, User(email=cleaned.get("email") or ""))
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return cleaned

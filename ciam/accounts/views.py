@@ -141,6 +141,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if not hint and request.user.is_authenticated:
             hint = request.user.email  # asked to sign in again (prompt=login, max_age)
         form = LoginForm(initial={"email": hint[:254]})
+        if hint:
+            form.focus_password()
         return render(request, "accounts/login.html", {**context, "form": form})
 
     form = LoginForm(request.POST)
@@ -157,6 +159,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if lock is not None:
             return _throttled(request, form, lock, "accounts/login.html", context)
         form.add_error(None, form.error_messages["invalid_login"])
+        form.focus_password()  # the e-mail is kept; the password is what to type again
         return render(request, "accounts/login.html", {**context, "form": form}, status=400)
     if user.is_locked():
         form.add_error(None, form.error_messages["locked"])

@@ -250,3 +250,31 @@ def test_an_error_page_says_what_happened_in_plain_words_and_offers_a_way_back(
     back = page.locator("a:has-text('Back to Acme Notes')")
     assert back.get_attribute("href") == "https://acme.example"
     assert "Error code" not in page.inner_text("main")
+
+
+def test_after_a_wrong_password_the_cursor_is_in_the_password_field_and_registration_lists_every_problem(
+    live_issuer, new_page
+):
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    page = new_page(javascript=False)
+    page.goto(f"{live_issuer}/login")
+    sign_in(page, password="not the password")
+    assert page.locator("input[name=email]").input_value() == "dana@example.com"
+    assert page.locator("input[name=password]").get_attribute("autofocus") is not None
+    assert page.locator("input[name=email]").get_attribute("autofocus") is None
+    page = new_page()
+    page.goto(f"{live_issuer}/registration")
+    page.fill("input[name=email]", "dana@example.com")  # taken: that error, and the password's too
+    page.fill("input[name=password]", "123")
+    page.fill("input[name=password_confirm]", "123")
+    page.click("button[type=submit]")
+    errors = " ".join(page.locator(".field-error").all_inner_texts()).lower()
+    assert "short" in errors and "numeric" in errors, errors  # every password problem at once
+
+
+def test_on_a_phone_the_header_still_says_who_is_signed_in(live_issuer, new_page, callback, app):
+    page, _ = signed_in_with_tokens(live_issuer, new_page(viewport=PHONE), callback, app)
+    page.goto(f"{live_issuer}/account/apps")
+    assert page.locator(".topbar-user .muted").is_visible()
+    assert page.locator(".topbar-user .muted").inner_text() == "dana@example.com"
+    shot(page, "account-apps-phone")

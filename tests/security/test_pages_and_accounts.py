@@ -1,7 +1,6 @@
 """Checklist: clickjacking headers, session fixation, user enumeration (messages and timing)."""
 
 import re
-import statistics
 import time
 
 import pytest
@@ -168,8 +167,8 @@ def test_sign_in_answers_alike_for_unknown_disabled_and_wrong_password(user):
 def test_sign_in_does_the_same_work_for_unknown_and_known_emails(user, settings, monkeypatch):
     """One Argon2id computation whatever the e-mail: unknown, wrong password, disabled account.
 
-    Counted (deterministic), and also timed: with production hashing the median times of the
-    three kinds of attempt stay within a band that the ~20 ms hash dominates."""
+    Counted (deterministic), and also timed: with production hashing the fastest of 11 tries of
+    each kind of attempt stay within a band that the ~20 ms hash dominates."""
     settings.PASSWORD_HASHERS = production_settings.PASSWORD_HASHERS
     settings.CIAM_LOGIN_MAX_FAILURES = settings.CIAM_LOGIN_IP_MAX_FAILURES = 1000
     user.set_password(PASSWORD)
@@ -200,6 +199,7 @@ def test_sign_in_does_the_same_work_for_unknown_and_known_emails(user, settings,
             samples.append(time.perf_counter() - started)
             assert response.status_code == 400
             assert len(calls) == 1, (kind, calls)  # exactly one slow hash
-        timings[kind] = statistics.median(samples)
+        # The fastest try: load on the machine only ever adds time, so it is the steadiest measure.
+        timings[kind] = min(samples)
     FailedAttempt.objects.all().delete()
     assert min(timings.values()) / max(timings.values()) > 0.6, timings
