@@ -30,6 +30,30 @@ MIN_LIFESPAN, MAX_LIFESPAN = 60, 10 * 365 * 24 * 3600
 _CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._~:@+\-]{1,255}")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "about", "blob"}
+# Network schemes that are never a native app's own (RFC 8252 §7.1): no browser hands a
+# redirect to an app through them.
+_NOT_APP_SCHEMES = {
+    "ftp",
+    "ftps",
+    "sftp",
+    "ssh",
+    "telnet",
+    "gopher",
+    "mailto",
+    "news",
+    "nntp",
+    "ws",
+    "wss",
+    "ldap",
+    "ldaps",
+    "smb",
+    "irc",
+    "tel",
+    "sms",
+    "git",
+    "svn",
+    "rtsp",
+}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -127,6 +151,11 @@ def uri_problem(uri: str, *, kind: str = "redirect") -> str | None:
         return f"'{uri}' has a fragment (#...); redirect URIs must not (RFC 6749 §3.1.2)."
     if scheme in _FORBIDDEN_SCHEMES:
         return f"'{uri}' uses the '{scheme}' scheme, which is never allowed."
+    if kind == "redirect" and scheme in _NOT_APP_SCHEMES:
+        return (
+            f"'{uri}' uses the '{scheme}' scheme: use https, http on a loopback address, or a native "
+            "app's own scheme (e.g. com.example.app:/callback, RFC 8252 §7.1)."
+        )
     if "@" in parts.netloc:
         return f"'{uri}' contains user information (user@host), which is not allowed."
     if scheme in {"http", "https"}:
@@ -281,6 +310,14 @@ def checked_client(data: dict[str, Any]) -> dict[str, Any]:
     clean["scope"] = " ".join(scopes)
 
     clean["redirect_uris"] = _uri_list(data.get("redirect_uris"), "redirect_uris", errors)
+    if not public:
+        for uri in clean["redirect_uris"]:
+            if urlsplit(uri).scheme.lower() not in {"http", "https"} and not uri_problem(uri):
+                errors.add(
+                    "redirect_uris",
+                    f"'{uri}': a confidential (web) client redirects to https (or http on a loopback "
+                    "address); a custom scheme is for a native app, a public client (RFC 8252 §7.1).",
+                )
     if has_code and not clean["redirect_uris"]:
         errors.add("redirect_uris", "The authorization_code grant needs at least one redirect URI.")
     clean["post_logout_redirect_uris"] = _uri_list(

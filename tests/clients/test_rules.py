@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from ciam.oauth.models import Scope
+from clients.models import Client
 from clients.services import (
     client_create,
 )
@@ -119,3 +120,34 @@ def test_response_types_other_than_code_are_refused():
 )
 def test_wrong_types_and_values_name_the_field(field, value):
     refused(field, redirect_uris=[CB], **{field: value})
+
+
+@pytest.mark.parametrize(
+    "uri", ["ftp://files.example/cb", "gopher://x.example/cb", "mailto:ops@example.com", "wss://x.example/cb"]
+)
+def test_a_network_scheme_is_never_a_redirect_uri(uri):
+    for method in ("none", "client_secret_basic"):
+        assert "scheme" in refused("redirect_uris", redirect_uris=[uri], token_endpoint_auth_method=method)
+
+
+def test_a_custom_scheme_is_for_a_native_public_client_not_a_confidential_web_client():
+    assert "confidential" in refused("redirect_uris", redirect_uris=["com.example.app:/cb"])
+    public = client_create(redirect_uris=["com.example.app:/cb"], token_endpoint_auth_method="none").client
+    assert public.redirect_uri_list == ["com.example.app:/cb"]
+
+
+def test_the_console_form_refuses_them_with_the_same_rule(console):
+    page = console.post(
+        "/console/clients/new",
+        {
+            "client_name": "web",
+            "client_type": "confidential",
+            "redirect_uris": "ftp://files.example/cb",
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "scopes": ["openid"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
+    )
+    assert page.status_code == 400 and "ftp" in page.content.decode()
+    assert not Client.objects.filter(name="web").exists()
