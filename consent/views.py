@@ -65,7 +65,7 @@ def consent_view(request: HttpRequest) -> HttpResponse:
     credentials = pending["credentials"]
     client = Client.objects.filter(client_id=credentials["client_id"], is_active=True).first()
     if client is None:
-        flows.discard(request, challenge)
+        flows.discard(pending)
         return error_page(request, "invalid_client", "This application is no longer available.")
     requested = pending["scopes"]
     form = ConsentForm(
@@ -82,13 +82,13 @@ def consent_view(request: HttpRequest) -> HttpResponse:
 
     if request.method == "POST":
         if "deny" in request.POST:
-            if not flows.discard(request, challenge):
+            if not flows.discard(pending):
                 return answered_already()
             consent_deny_record(user=user, client=client, ip_address=client_ip(request))
             return flows.deny(credentials)
         if form.is_valid():
             granted = form.granted_scopes()
-            if not flows.discard(request, challenge):
+            if not flows.discard(pending):
                 return answered_already()
             consent_grant(
                 user=user,

@@ -558,3 +558,19 @@ def introspect(client_result, token, **extra):
         {"token": token, **extra},
         HTTP_AUTHORIZATION=basic(client_result.client.client_id, client_result.client_secret),
     )
+
+
+def live_device_start(issuer: str, name: str = "Living-room TV"):
+    """A public device client, and the device authorization it asked a live server for."""
+    client = client_create(
+        client_name=name,
+        token_endpoint_auth_method="none",
+        grant_types=[DEVICE],
+        scope="openid email",
+    ).client
+    started = requests.post(
+        f"{issuer}/oauth2/device/auth",
+        data={"client_id": client.client_id, "scope": "openid email"},
+        timeout=10,
+    ).json()
+    return client, started

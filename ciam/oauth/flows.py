@@ -174,11 +174,10 @@ def load(request: HttpRequest, challenge: str | None) -> dict | None:
     return {"scopes": flow.requested_scope, "credentials": flow.credentials, "flow": flow}
 
 
-def discard(request: HttpRequest, challenge: str | None) -> bool:
-    """Close the parked request of this challenge: False if it was not open (a consent page's
+def discard(pending: dict) -> bool:
+    """Close a parked request `load` returned: False if it was no longer open (a consent page's
     answer counts once, even when the form is sent twice at the same moment)."""
-    flow = provider.parked_consent(request, challenge)
-    return flow is not None and provider.close_consent(flow)
+    return provider.close_consent(pending["flow"])
 
 
 def issue_code(

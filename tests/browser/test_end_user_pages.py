@@ -9,7 +9,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from ciam.accounts.models import User
 from ciam.oauth.models import AccessToken
 from clients.services import client_create
-from tests.helpers import PASSWORD, PHONE, query_of, shot
+from tests.helpers import PASSWORD, PHONE, live_device_start, query_of, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,17 +140,7 @@ def test_rp_initiated_logout_returns_to_the_client(live_issuer, new_page, callba
 
 def test_the_device_flow_in_the_browser(live_issuer, new_page):
     User.objects.create_user(email="dana@example.com", password=PASSWORD)
-    tv = client_create(
-        client_name="Living-room TV",
-        token_endpoint_auth_method="none",
-        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
-        scope="openid email",
-    ).client
-    start = requests.post(
-        f"{live_issuer}/oauth2/device/auth",
-        data={"client_id": tv.client_id, "scope": "openid email"},
-        timeout=10,
-    ).json()
+    tv, start = live_device_start(live_issuer)
     page = new_page(viewport=PHONE)
     page.goto(start["verification_uri"])
     sign_in(page)

@@ -14,7 +14,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from jwcrypto import jwk, jwt
 
 from clients.services import client_create
-from tests.helpers import ROOT, free_port, query_of, shot, wait_until
+from tests.helpers import ROOT, free_port, live_device_start, query_of, shot, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,17 +141,7 @@ def test_denying_consent_in_the_sample_app_answers_access_denied(
 def test_a_device_flow_through_the_sample_apps_code_login_and_consent_screens(
     live_issuer, sample_app, new_page
 ):
-    tv = client_create(
-        client_name="Living-room TV",
-        token_endpoint_auth_method="none",
-        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
-        scope="openid email",
-    ).client
-    started = requests.post(
-        f"{live_issuer}/oauth2/device/auth",
-        data={"client_id": tv.client_id, "scope": "openid email"},
-        timeout=10,
-    ).json()
+    tv, started = live_device_start(live_issuer)
     page = new_page()
     page.goto(started["verification_uri"])
     page.wait_for_selector("text=Please input User Code")
