@@ -2,12 +2,76 @@
 services and the admin API apply, and puts their field errors back on the matching inputs (same
 names as the API, Hydra's)."""
 
+from typing import Any, NamedTuple
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from ciam.oauth.scopes import known_scopes
 from clients import rules
 from clients.models import AccessTokenStrategy, Client, GrantType, ResponseType
+
+# Scopes that only mean something when a person signs in (not for a client acting for itself).
+PERSON_SCOPES = ("openid", "profile", "email", "offline_access", "offline")
+# Grant types through which a person signs in.
+PERSON_GRANTS = (GrantType.AUTHORIZATION_CODE.value, GrantType.DEVICE_CODE.value)
+
+
+class Preset(NamedTuple):
+    title: str
+    summary: str
+    values: dict[str, Any]
+
+
+# New Client starts from one of these; every value stays editable. The form's JavaScript applies
+# the same values in place (they are given to it as JSON).
+PRESETS: dict[str, Preset] = {
+    "web": Preset(
+        "Web app",
+        "A server-side application that signs people in and keeps a secret.",
+        {
+            "client_type": "confidential",
+            "grant_types": [GrantType.AUTHORIZATION_CODE.value, GrantType.REFRESH_TOKEN.value],
+            "scopes": ["openid", "profile", "email", "offline_access"],
+            "pkce_required": True,
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
+    ),
+    "public": Preset(
+        "Single-page, mobile or CLI",
+        "A public application: no secret, PKCE always required.",
+        {
+            "client_type": "public",
+            "grant_types": [GrantType.AUTHORIZATION_CODE.value, GrantType.REFRESH_TOKEN.value],
+            "scopes": ["openid", "profile", "email", "offline_access"],
+            "pkce_required": True,
+            "token_endpoint_auth_method": "",
+        },
+    ),
+    "m2m": Preset(
+        "Machine-to-machine",
+        "A service calling your APIs for itself, with client credentials.",
+        {
+            "client_type": "confidential",
+            "grant_types": [GrantType.CLIENT_CREDENTIALS.value],
+            "scopes": [],
+            "pkce_required": False,
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
+    ),
+    "device": Preset(
+        "Device",
+        "A TV, console or command line that signs people in with a code shown on screen.",
+        {
+            "client_type": "public",
+            "grant_types": [GrantType.DEVICE_CODE.value, GrantType.REFRESH_TOKEN.value],
+            "scopes": ["openid", "profile", "offline_access"],
+            "pkce_required": True,
+            "token_endpoint_auth_method": "",
+        },
+    ),
+}
+DEFAULT_PRESET = "web"
 
 
 def _lines(value: str) -> list[str]:
@@ -42,23 +106,19 @@ class ClientForm(forms.Form):
         choices=GrantType.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        initial=[GrantType.AUTHORIZATION_CODE],
+        initial=PRESETS[DEFAULT_PRESET].values["grant_types"],
     )
     scopes = forms.MultipleChoiceField(
-        label="Allowed scopes", widget=forms.CheckboxSelectMultiple, required=False, initial=["openid"]
-    )
-    extra_scopes = forms.CharField(
-        label="Other scopes",
-        required=False,
-        max_length=2000,
-        help_text="Space-separated; must be known to this deployment (CIAM_SCOPES).",
-    )
-    response_types = forms.MultipleChoiceField(
-        label="Response types",
-        choices=ResponseType.choices,
+        label="Allowed scopes",
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        initial=[ResponseType.CODE],
+        initial=PRESETS[DEFAULT_PRESET].values["scopes"],
+    )
+    extra_scopes = forms.CharField(
+        label="New scopes",
+        required=False,
+        max_length=2000,
+        help_text="Scopes not in the catalogue yet, separated by spaces; they are added to it.",
     )
     pkce_required = forms.BooleanField(label="Require PKCE (S256)", required=False, initial=True)
     token_endpoint_auth_method = forms.ChoiceField(
@@ -124,9 +184,71 @@ class ClientForm(forms.Form):
     # Service error keys that are not form fields of the same name.
     SERVICE_FIELD = {"scope": "scopes", "client_secret": None, "client_id": None}
 
+    # The order the page shows the fields in: the first one in error gets the focus.
+    PAGE_ORDER = (
+        "client_name",
+        "owner",
+        "client_type",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "allowed_cors_origins",
+        "grant_types",
+        "scopes",
+        "extra_scopes",
+        "pkce_required",
+        "token_endpoint_auth_method",
+        "access_token_strategy",
+        "access_token_lifespan",
+        "refresh_token_lifespan",
+        "id_token_lifespan",
+        "audience",
+        "client_uri",
+        "logo_uri",
+        "policy_uri",
+        "tos_uri",
+        "contacts",
+        "metadata",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [(name, name) for name in known_scopes()]
+        self.catalogue = known_scopes()
+        self.fields["scopes"].choices = [(name, name) for name in self.catalogue]
+
+    @classmethod
+    def initial_for_preset(cls, name: str) -> dict:
+        """The New Client form's starting values for the preset `name` (the default one if unknown)."""
+        return dict(PRESETS.get(name, PRESETS[DEFAULT_PRESET]).values)
+
+    def first_error(self) -> str | None:
+        """The field in error the page shows first, or None. It gets the focus (`autofocus`,
+        which needs no script)."""
+        first = next((name for name in self.PAGE_ORDER if name in self.errors), None)
+        if first is not None and first != "redirect_uris":  # those rows are the template's
+            self.fields[first].widget.attrs["autofocus"] = True
+        return first
+
+    def current(self, name: str) -> Any:
+        """What the page shows for field `name`: the submitted value, else the initial one."""
+        return self[name].value()
+
+    def scope_rows(self) -> list[dict]:
+        """The catalogue's scopes as the page lists them: checkbox, description, person's or not."""
+        return [
+            {
+                "choice": choice,
+                "description": self.catalogue.get(choice.data["value"]) or "",
+                "person": choice.data["value"] in PERSON_SCOPES,
+            }
+            for choice in self["scopes"]
+        ]
+
+    def signs_people_in(self) -> bool:
+        return bool(set(self.current("grant_types") or []) & set(PERSON_GRANTS))
+
+    def uses_redirects(self) -> bool:
+        """Redirect URIs (and PKCE) only matter to the authorization code grant."""
+        return GrantType.AUTHORIZATION_CODE.value in (self.current("grant_types") or [])
 
     @classmethod
     def initial_for(cls, client: Client) -> dict:
@@ -138,7 +260,6 @@ class ClientForm(forms.Form):
             "grant_types": client.grant_types,
             "scopes": [s for s in client.scopes if s in known],
             "extra_scopes": " ".join(s for s in client.scopes if s not in known),
-            "response_types": client.response_types,
             "pkce_required": client.pkce_required,
             "token_endpoint_auth_method": client.token_endpoint_auth_method if not client.is_public else "",
             "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uri_list),
@@ -176,15 +297,19 @@ class ClientForm(forms.Form):
         public = data.get("client_type") == "public"
         ticked = list(data.get("scopes") or [])
         scopes = ticked + [s for s in _lines(data.get("extra_scopes", "")) if s not in ticked]
+        grant_types = list(data.get("grant_types") or [])
         fields = {
             "client_name": data.get("client_name", ""),
             "token_endpoint_auth_method": "none"
             if public
             else (data.get("token_endpoint_auth_method") or "client_secret_basic"),
             "redirect_uris": data.get("redirect_uris", []),
-            "grant_types": list(data.get("grant_types") or []),
+            "grant_types": grant_types,
             "scope": " ".join(scopes),
-            "response_types": list(data.get("response_types") or []),
+            # The only response type there is follows the grant type that uses it.
+            "response_types": [ResponseType.CODE.value]
+            if GrantType.AUTHORIZATION_CODE.value in grant_types
+            else [],
             "pkce_required": True if public else data.get("pkce_required", True),
             "post_logout_redirect_uris": _lines(data.get("post_logout_redirect_uris", "")),
             "allowed_cors_origins": _lines(data.get("allowed_cors_origins", "")),
@@ -207,15 +332,19 @@ class ClientForm(forms.Form):
     def add_service_errors(self, error: ValidationError) -> None:
         """Put the rules' errors (Hydra's field names) on the matching inputs; an input already
         in error keeps only its own messages."""
+        typed = _lines(self.cleaned_data.get("extra_scopes", ""))
+        own = set(self.errors)  # fields that did not clean: their own problem comes first
         for field, messages in error.message_dict.items():
-            target = self.SERVICE_FIELD.get(field, field)
-            if field == "token_endpoint_auth_method" and self.cleaned_data.get("client_type") == "public":
-                target = "client_type"
-            if target not in self.fields:
-                target = None
-            if target is not None and target in self.errors:
-                continue
             for message in messages:
+                target = self.SERVICE_FIELD.get(field, field)
+                if field == "token_endpoint_auth_method" and self.cleaned_data.get("client_type") == "public":
+                    target = "client_type"
+                if field == "scope" and any(f"'{scope}'" in message for scope in typed):
+                    target = "extra_scopes"  # under the input that holds the scope
+                if target not in self.fields:
+                    target = None
+                if target in own:
+                    continue
                 self.add_error(target, message)
 
     def redirect_uri_errors(self) -> dict[str, list[str]]:

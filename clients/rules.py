@@ -168,6 +168,19 @@ def uri_problem(uri: str, *, kind: str = "redirect") -> str | None:
     return None
 
 
+def redirect_uri_problem(uri: str, *, public: bool) -> str | None:
+    """Why `uri` cannot be a redirect URI of a public (or confidential) client, or None: the one
+    rule for the API, the console's form and its live check."""
+    if problem := uri_problem(uri):
+        return problem
+    if not public and urlsplit(uri).scheme.lower() not in {"http", "https"}:
+        return (
+            f"'{uri}': a confidential (web) client redirects to https (or http on a loopback "
+            "address); a custom scheme is for a native app, a public client (RFC 8252 §7.1)."
+        )
+    return None
+
+
 def _uri_list(value: Any, field: str, errors: _Errors) -> list[str]:
     uris = _string_list(value, field, errors)
     for uri in uris:
@@ -309,15 +322,10 @@ def checked_client(data: dict[str, Any]) -> dict[str, Any]:
             scopes.append(scope)
     clean["scope"] = " ".join(scopes)
 
-    clean["redirect_uris"] = _uri_list(data.get("redirect_uris"), "redirect_uris", errors)
-    if not public:
-        for uri in clean["redirect_uris"]:
-            if urlsplit(uri).scheme.lower() not in {"http", "https"} and not uri_problem(uri):
-                errors.add(
-                    "redirect_uris",
-                    f"'{uri}': a confidential (web) client redirects to https (or http on a loopback "
-                    "address); a custom scheme is for a native app, a public client (RFC 8252 §7.1).",
-                )
+    clean["redirect_uris"] = _string_list(data.get("redirect_uris"), "redirect_uris", errors)
+    for uri in clean["redirect_uris"]:
+        if problem := redirect_uri_problem(uri, public=public):
+            errors.add("redirect_uris", problem)
     if has_code and not clean["redirect_uris"]:
         errors.add("redirect_uris", "The authorization_code grant needs at least one redirect URI.")
     clean["post_logout_redirect_uris"] = _uri_list(

@@ -26,9 +26,9 @@ from ciam.oauth.flows import oauthlib_core
 from ciam.oauth.keys import jwks
 from ciam.oauth.models import AccessToken
 from ciam.oauth.tokens import access_token_revoke
-from clients.forms import ClientForm, DeleteClientForm
+from clients.forms import DEFAULT_PRESET, PRESETS, ClientForm, DeleteClientForm
 from clients.models import Client, GrantType
-from clients.rules import uri_problem
+from clients.rules import redirect_uri_problem
 from clients.services import (
     ClientConflict,
     client_create,
@@ -87,18 +87,32 @@ def _form_context(form: ClientForm, **extra) -> dict:
     else:
         submitted = form.initial.get("redirect_uris", [])
     per_uri = form.redirect_uri_errors() if form.is_bound else {}
-    rows = [{"value": uri, "errors": per_uri.get(uri, [])} for uri in submitted] or [
-        {"value": "", "errors": []}
-    ]
+    first_error = form.first_error()
+    rows = [
+        {"value": uri, "errors": per_uri.get(uri, []), "ok": form.is_bound and not per_uri.get(uri)}
+        for uri in submitted
+    ] or [{"value": "", "errors": [], "ok": False}]
+    if first_error == "redirect_uris":
+        (next((row for row in rows if row["errors"]), rows[0]))["focus"] = True
     listed = {m for errors in per_uri.values() for m in errors}
     general = [m for m in form.errors.get("redirect_uris", []) if m not in listed]
-    return {"form": form, "uri_rows": rows, "uri_errors": general, "section": "clients", **extra}
+    return {
+        "form": form,
+        "uri_rows": rows,
+        "uri_errors": general,
+        "section": "clients",
+        "presets": PRESETS,
+        "preset_values": {key: preset.values for key, preset in PRESETS.items()},
+        **extra,
+    }
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
 def client_new(request: HttpRequest) -> HttpResponse:
-    form = ClientForm(request.POST or None)
+    preset = request.GET.get("preset", DEFAULT_PRESET)
+    preset = preset if preset in PRESETS else DEFAULT_PRESET
+    form = ClientForm(request.POST or None, initial=ClientForm.initial_for_preset(preset))
     if request.method == "POST" and form.is_valid():
         try:
             result = client_create(actor=request.user, **form.service_fields())
@@ -110,7 +124,8 @@ def client_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Client “{result.client.name}” created.")
             return redirect("clients:detail", client_id=result.client.client_id)
     status = 400 if form.is_bound else 200
-    return render(request, "clients/client_form.html", _form_context(form, creating=True), status=status)
+    context = _form_context(form, creating=True, preset=None if form.is_bound else preset)
+    return render(request, "clients/client_form.html", context, status=status)
 
 
 @staff_required
@@ -145,7 +160,8 @@ def client_edit(request: HttpRequest, client_id: str) -> HttpResponse:
 def validate_redirect_uri(request: HttpRequest) -> HttpResponse:
     """htmx: the problem with one redirect URI as it is typed (the same rule the service applies)."""
     value = (request.POST.get("redirect_uris") or "").strip()
-    problem = uri_problem(value) if value else None
+    public = request.POST.get("client_type") == "public"
+    problem = redirect_uri_problem(value, public=public) if value else None
     return render(request, "clients/client_form.html#uri-feedback", {"problem": problem, "value": value})
 
 

@@ -26,7 +26,7 @@
     row.querySelector("input").focus();
   }
 
-  function syncClientType(form) {
+  function syncClientType(form, recheck) {
     var publicChoice = form.querySelector("input[name=client_type][value=public]");
     if (!publicChoice) return;
     var isPublic = publicChoice.checked;
@@ -38,11 +38,67 @@
       var hint = document.getElementById("auth-method-public-hint");
       if (hint) hint.hidden = !isPublic;
     }
+    // A live check of a redirect URI depends on the client type: check the rows again.
+    if (recheck && window.htmx) {
+      form.querySelectorAll("input[name=redirect_uris]").forEach(function (input) {
+        if (input.value.trim()) window.htmx.trigger(input, "recheck");
+      });
+    }
     var cc = form.querySelector("input[name=grant_types][value=client_credentials]");
     if (cc) { if (isPublic) cc.checked = false; cc.disabled = isPublic; }
   }
 
+  var PERSON_GRANTS = ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"];
+
+  function grantsOf(form) {
+    return Array.prototype.map.call(form.querySelectorAll("input[name=grant_types]:checked"), function (i) { return i.value; });
+  }
+
+  function signsPeopleIn(grants) {
+    return grants.some(function (g) { return PERSON_GRANTS.indexOf(g) >= 0; });
+  }
+
+  // What follows the grant types: sections that only one grant uses are shown with it, and a
+  // client that no longer signs anyone in keeps no person's scope (openid comes back with one).
+  function syncGrants(form, before) {
+    var grants = grantsOf(form);
+    form.querySelectorAll("[data-needs-grant]").forEach(function (el) {
+      el.hidden = grants.indexOf(el.getAttribute("data-needs-grant")) < 0;
+    });
+    if (before === undefined || signsPeopleIn(before) === signsPeopleIn(grants)) return;
+    if (!signsPeopleIn(grants)) {
+      form.querySelectorAll("[data-person-scope] input").forEach(function (i) { i.checked = false; });
+    } else {
+      var openid = form.querySelector("input[name=scopes][value=openid]");
+      if (openid) openid.checked = true;
+    }
+  }
+
+  function applyPreset(link) {
+    var form = document.querySelector("form[data-client-form]");
+    var data = document.getElementById("client-presets");
+    if (!form || !data) return false;
+    var values = JSON.parse(data.textContent)[link.getAttribute("data-preset")];
+    if (!values) return false;
+    form.querySelectorAll("input[name=client_type]").forEach(function (i) { i.checked = i.value === values.client_type; });
+    ["grant_types", "scopes"].forEach(function (name) {
+      form.querySelectorAll("input[name=" + name + "]").forEach(function (i) { i.checked = values[name].indexOf(i.value) >= 0; });
+    });
+    var pkce = form.querySelector("input[name=pkce_required]");
+    if (pkce) pkce.checked = values.pkce_required;
+    var method = form.querySelector("select[name=token_endpoint_auth_method]");
+    if (method && values.token_endpoint_auth_method) method.value = values.token_endpoint_auth_method;
+    syncClientType(form);
+    syncGrants(form);
+    document.querySelectorAll("[data-preset]").forEach(function (a) { a.removeAttribute("aria-current"); });
+    link.setAttribute("aria-current", "true");
+    if (window.history && history.replaceState) history.replaceState(null, "", link.getAttribute("href"));
+    return true;
+  }
+
   document.addEventListener("click", function (event) {
+    var preset = event.target.closest("[data-preset]");
+    if (preset && applyPreset(preset)) { event.preventDefault(); return; }
     var el = event.target.closest("[data-copy],[data-add-row],[data-remove-row],[data-dismiss],[data-open-dialog],[data-close-dialog]");
     if (!el) return;
     if (el.hasAttribute("data-copy")) { event.preventDefault(); copy(el); }
@@ -57,7 +113,14 @@
   });
 
   document.addEventListener("change", function (event) {
-    if (event.target.name === "client_type") syncClientType(event.target.form);
+    if (event.target.name === "client_type") syncClientType(event.target.form, true);
+    if (event.target.name === "grant_types") {
+      var grants = grantsOf(event.target.form);
+      var before = event.target.checked
+        ? grants.filter(function (g) { return g !== event.target.value; })
+        : grants.concat([event.target.value]);
+      syncGrants(event.target.form, before);
+    }
     if (event.target.hasAttribute("data-ack")) {
       var button = document.getElementById(event.target.getAttribute("data-ack"));
       if (button) button.disabled = !event.target.checked;
@@ -65,7 +128,10 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-client-form]").forEach(syncClientType);
+    document.querySelectorAll("form[data-client-form]").forEach(function (form) {
+      syncClientType(form);
+      syncGrants(form);
+    });
     // A secret shown once: a blocking dialog that Esc cannot dismiss until acknowledged.
     document.querySelectorAll("dialog[data-blocking]").forEach(function (dialog) {
       dialog.addEventListener("cancel", function (event) {

@@ -16,16 +16,23 @@ from tests.helpers import PASSWORD, Callback, live_m2m_token, shot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def admin_page(live_issuer, new_page):
-    User.objects.create_superuser(email="admin@demo.user", password=PASSWORD)
-    page = new_page()
+def sign_in_to_the_console(page, live_issuer):
     page.goto(f"{live_issuer}/console/")
     page.fill("input[name=email]", "admin@demo.user")
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
     assert page.locator("h1").inner_text() == "Dashboard"
     return page
+
+
+@pytest.fixture
+def demo_admin(db):
+    return User.objects.create_superuser(email="admin@demo.user", password=PASSWORD)
+
+
+@pytest.fixture
+def admin_page(live_issuer, new_page, demo_admin):
+    return sign_in_to_the_console(new_page(), live_issuer)
 
 
 @pytest.fixture
@@ -47,7 +54,6 @@ def test_new_client_then_a_real_client_library_gets_tokens(live_issuer, admin_pa
     page.check("input[name=grant_types][value=refresh_token]")
     for scope in ("openid", "profile", "email"):
         page.check(f"input[name=scopes][value='{scope}']")
-    page.check("input[name=response_types][value=code]")
     shot(page, "console-new-client")
     page.click("button:has-text('Create client')")
 
@@ -81,11 +87,12 @@ def test_a_confidential_clients_secret_dialog_and_rotation(live_issuer, admin_pa
     page.goto(f"{live_issuer}/console/clients/new")
     page.fill("input[name=client_name]", "reports")
     page.check("input[name=client_type][value=confidential]")
+    # From the defaults, only the grant types change: what depends on them follows.
     page.uncheck("input[name=grant_types][value=authorization_code]")
+    page.uncheck("input[name=grant_types][value=refresh_token]")
     page.check("input[name=grant_types][value=client_credentials]")
-    page.uncheck("input[name=response_types][value=code]")
-    page.uncheck("input[name=scopes][value=openid]")
-    page.check("input[name=scopes][value=email]")
+    assert not page.locator("input[name=scopes][value=openid]").is_checked()
+    assert not page.locator("input[name=redirect_uris]").first.is_visible()
     page.click("button:has-text('Create client')")
 
     dialog = page.locator("#secret-dialog")
@@ -130,16 +137,63 @@ def test_a_confidential_clients_secret_dialog_and_rotation(live_issuer, admin_pa
 def test_validation_errors_appear_inline_as_you_type_and_on_save(live_issuer, admin_page):
     page = admin_page
     page.goto(f"{live_issuer}/console/clients/new")
-    page.fill("input[name=client_name]", "broken")
     page.fill("input[name=redirect_uris]", "http://evil.example/cb")
     page.wait_for_selector(".uri-feedback .field-error")  # htmx, as you type
+    typed = page.locator(".uri-feedback").first.inner_text()
+    assert "non-loopback" in typed
+    page.fill("textarea[name=metadata]", "{not json")
+    page.click("button:has-text('Create client')")  # the name is blank too
+
+    # Every field's problem at once, each field marked, the focus on the first.
+    assert "3 fields need attention" in page.locator(".alert-error").inner_text()
+    name = page.locator("input[name=client_name]")
+    assert name.get_attribute("aria-invalid") == "true"
+    error_id = name.get_attribute("aria-describedby")
+    assert "required" in page.locator(f"#{error_id}").inner_text()
+    assert page.evaluate("document.activeElement.name") == "client_name"
+    uri = page.locator("input[name=redirect_uris]").first
+    assert uri.input_value() == "http://evil.example/cb" and uri.get_attribute("aria-invalid") == "true"
+    described = [page.locator(f"#{i}").inner_text() for i in uri.get_attribute("aria-describedby").split()]
+    assert any("non-loopback" in text for text in described)  # the live check's message stays
     assert "non-loopback" in page.locator(".uri-feedback").first.inner_text()
-    page.click("button:has-text('Create client')")
-    assert "Please correct the fields marked below." in page.content()
-    assert "non-loopback" in page.locator(".uri-feedback").first.inner_text()
-    assert page.locator("input[name=redirect_uris]").first.input_value() == "http://evil.example/cb"
+    assert page.locator("textarea[name=metadata]").get_attribute("aria-invalid") == "true"
+    border = page.evaluate("getComputedStyle(document.querySelector('[name=client_name]')).borderTopColor")
+    assert border == "rgb(180, 35, 24)"
     shot(page, "console-validation")
-    assert not Client.objects.filter(name="broken").exists()
+    assert not Client.objects.filter(name="").exists() and Client.objects.count() == 0
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_presets_fill_the_form_and_a_machine_client_is_made_from_one(
+    live_issuer, demo_admin, new_page, javascript
+):
+    page = sign_in_to_the_console(new_page(javascript=javascript), live_issuer)
+    page.goto(f"{live_issuer}/console/clients/new")
+    page.click("text=Machine-to-machine")
+    assert page.locator("[data-preset=m2m]").get_attribute("aria-current") == "true"
+    assert page.locator("input[name=grant_types][value=client_credentials]").is_checked()
+    assert not page.locator("input[name=grant_types][value=authorization_code]").is_checked()
+    assert not page.locator("input[name=scopes][value=openid]").is_checked()
+    assert not page.locator("input[name=redirect_uris]").first.is_visible()
+    page.fill("input[name=client_name]", f"nightly-export-{javascript}")
+    page.click("button:has-text('Create client')")
+    client = Client.objects.get(name=f"nightly-export-{javascript}")
+    assert client.grant_types == ["client_credentials"] and client.response_types == []
+
+    page.goto(f"{live_issuer}/console/clients/new")
+    page.click("text=Single-page, mobile or CLI")
+    assert page.locator("input[name=client_type][value=public]").is_checked()
+    assert page.locator("input[name=grant_types][value=authorization_code]").is_checked()
+    assert page.locator("input[name=scopes][value=openid]").is_checked()
+    assert page.locator("input[name=redirect_uris]").first.is_visible()
+    page.click("text=Device")
+    assert page.locator(
+        "input[name=grant_types][value='urn:ietf:params:oauth:grant-type:device_code']"
+    ).is_checked()
+    page.click("text=Web app")
+    assert page.locator("input[name=client_type][value=confidential]").is_checked()
+    if javascript:
+        shot(page, "console-new-client-presets")
 
 
 def test_deleting_a_client_requires_typing_its_name(live_issuer, admin_page):

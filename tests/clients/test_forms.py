@@ -34,10 +34,40 @@ def test_the_rules_errors_land_on_their_inputs_with_the_fields_own_all_at_once()
     assert "http" in made.errors["redirect_uris"][0]
 
 
-def test_a_rule_on_scopes_is_reported_on_the_scope_input(settings):
+def test_a_rule_on_a_typed_scope_is_reported_under_the_input_that_holds_it():
     made = form(grant_types=["client_credentials"], extra_scopes="ciam:not-ours")
     assert not made.is_valid()
-    assert "ciam:not-ours" in made.errors["scopes"][0]
+    assert "ciam:not-ours" in made.errors["extra_scopes"][0]
+    assert "scopes" not in made.errors  # not under the catalogue's checkboxes
+
+
+def test_the_response_type_follows_the_grant_types():
+    """Unticking Authorization code for Client credentials needs nothing else: the `code` response
+    type goes with the grant that uses it (the defaults' openid may stay, it is harmless)."""
+    made = form(grant_types=["client_credentials"], scopes=["openid"])
+    assert made.is_valid(), made.errors
+    assert made.service_fields()["response_types"] == []
+    made = form(redirect_uris=["https://app.example.com/cb"], grant_types=["authorization_code"])
+    assert made.is_valid(), made.errors
+    assert made.service_fields()["response_types"] == ["code"]
+
+
+@pytest.mark.parametrize("preset", ["web", "public", "m2m", "device"])
+def test_each_preset_gives_a_client_the_rules_accept(preset):
+    values = ClientForm.initial_for_preset(preset)
+    fields = {**values, "pkce_required": "on" if values["pkce_required"] else ""}
+    if "authorization_code" in values["grant_types"]:
+        fields["redirect_uris"] = ["https://app.example.com/cb"]
+    made = form(**{k: v for k, v in fields.items() if v not in ("", [])})
+    assert made.is_valid(), made.errors
+
+
+def test_the_first_field_in_error_on_the_page_gets_the_focus():
+    made = form(client_name="", metadata="[")
+    assert not made.is_valid()
+    assert made.first_error() == "client_name"
+    assert "autofocus" in str(made["client_name"]) and 'aria-invalid="true"' in str(made["client_name"])
+    assert 'aria-describedby="id_client_name_error"' in str(made["client_name"])
 
 
 def test_a_public_client_always_requires_pkce():
