@@ -1,8 +1,14 @@
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
+from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, ApplicationManager
+
+from ciam.lib.crypto import token_checksum
 
 # An http URI on a loopback IP literal (RFC 8252 §7.3): the host, an optional port, the rest.
 _LOOPBACK_URI = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?][^#]*)?")
@@ -181,10 +187,13 @@ class Client(AbstractApplication):
         return self.is_public or self.pkce_required
 
     def redirect_uri_allowed(self, uri: str) -> bool:
-        """Against the registered list: exact, or a loopback URI on another port (redirect_uri_matches)."""
-        return bool(uri) and any(
-            redirect_uri_matches(registered, uri) for registered in self.redirect_uri_list
-        )
+        """Against the registered list: exact, or a loopback URI on another port
+        (redirect_uri_matches); or the console's callback of a Try it run in progress (TryRun)."""
+        if not uri:
+            return False
+        if any(redirect_uri_matches(registered, uri) for registered in self.redirect_uri_list):
+            return True
+        return TryRun.allows(self, uri)
 
     def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
         return bool(uri) and uri in self.post_logout_redirect_uri_list
@@ -214,3 +223,53 @@ class Client(AbstractApplication):
             if grant in self.grant_types:
                 return _DOT_GRANT_NAMES[grant]
         return AbstractApplication.GRANT_AUTHORIZATION_CODE
+
+
+class TryRun(models.Model):
+    """One run of the console's *Try it*, started by an administrator: for it alone, and until
+    the browser comes back or ten minutes pass, the console's callback for this run is an allowed
+    redirect URI of the client (the client's registered URIs never change). The digests of the
+    tokens the run obtained are kept so that they can be revoked when the administrator is done.
+
+    The run's key (in the callback's path) is a name, not a credential: the callback also needs
+    the administrator's session, and the PKCE verifier and state kept there. Only its digest is
+    stored, like every token's."""
+
+    LIFESPAN = timedelta(minutes=10)
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="try_runs")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    returned = models.DateTimeField(null=True, blank=True)  # the browser came back: allowance over
+    token_digests = models.JSONField(default=list, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "started_by", "revoked"])]
+
+    def __str__(self) -> str:
+        return f"Try it run of {self.client_id} at {self.created:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def callback_uri(client_id: str, key: str) -> str:
+        return settings.CIAM_ISSUER + reverse("clients:try-callback", args=[client_id, key])
+
+    @classmethod
+    def allows(cls, client: Client, uri: str) -> bool:
+        """Whether `uri` is the callback of a run of `client` still waiting for the browser."""
+        prefix, _, suffix = cls.callback_uri(client.client_id, "KEY").rpartition("KEY")
+        if not (uri.startswith(prefix) and uri.endswith(suffix)) or len(uri) > len(prefix + suffix) + 128:
+            return False
+        key = uri[len(prefix) : len(uri) - len(suffix)]
+        return (
+            bool(key)
+            and "/" not in key
+            and cls.objects.filter(
+                client=client,
+                key_digest=token_checksum(key),
+                expires__gt=timezone.now(),
+                returned__isnull=True,
+            ).exists()
+        )

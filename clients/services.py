@@ -13,14 +13,16 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ciam.audit.services import audit_record
+from ciam.lib.crypto import token_checksum
 from ciam.lib.http import Conflict
 from ciam.oauth import scopes as scope_catalogue
 from ciam.oauth.models import IDToken
-from ciam.oauth.tokens import tokens_revoke
+from ciam.oauth.tokens import token_revoke_by_digest, tokens_revoke
 from clients import rules
-from clients.models import Client, SecretKind
+from clients.models import Client, SecretKind, TryRun
 from clients.rules import CLIENT_FIELDS
 
 GENERATED_SECRET_PREFIX = "ciam_cs_"
@@ -287,3 +289,63 @@ def client_delete(*, client: Client, actor: Any = None, actor_label: str = "") -
     client_tokens_revoke(client=client, actor=actor, actor_label=actor_label)
     client.delete()
     audit_record(event="client.deleted", actor=actor, actor_label=actor_label, client_id=client_id)
+
+
+# --- Try it -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def try_run_start(*, client: Client, actor: Any) -> tuple[TryRun, str]:
+    """Start a Try it run of `client` for the administrator `actor`: the run and its key (the
+    last path segment of its callback, TryRun.callback_uri). The tokens of the administrator's
+    earlier runs of this client are revoked first: one run at a time."""
+    try_runs_revoke(client=client, actor=actor)
+    key = secrets.token_urlsafe(24)
+    run = TryRun.objects.create(
+        client=client,
+        started_by=actor,
+        key_digest=token_checksum(key),
+        expires=timezone.now() + TryRun.LIFESPAN,
+    )
+    audit_record(
+        event="client.tried",
+        actor=actor,
+        client_id=client.client_id,
+        detail={"redirect_uri": "console (this run only)"},
+    )
+    return run, key
+
+
+def try_run_returned(*, client: Client, actor: Any, key: str) -> TryRun | None:
+    """The browser is back at the run's callback: the console's callback is no longer allowed.
+    The run, or None if `actor` has no such run waiting (already back, or expired)."""
+    updated = TryRun.objects.filter(
+        client=client,
+        started_by=actor,
+        key_digest=token_checksum(key),
+        returned__isnull=True,
+        expires__gt=timezone.now(),
+    ).update(returned=timezone.now())
+    return TryRun.objects.get(key_digest=token_checksum(key)) if updated else None
+
+
+def try_run_keep_tokens(*, run: TryRun, tokens: dict) -> None:
+    """Remember (as digests) the tokens the run obtained, to revoke them later."""
+    run.token_digests = [
+        token_checksum(tokens[name]) for name in ("refresh_token", "access_token") if tokens.get(name)
+    ]
+    run.save(update_fields=["token_digests"])
+
+
+@transaction.atomic
+def try_runs_revoke(*, client: Client, actor: Any, key: str | None = None) -> int:
+    """Revoke the tokens of `actor`'s Try it runs of `client` (only the run `key`, if given) that
+    are not revoked yet; how many runs that was."""
+    runs = TryRun.objects.select_for_update().filter(client=client, started_by=actor, revoked__isnull=True)
+    if key is not None:
+        runs = runs.filter(key_digest=token_checksum(key))
+    for run in runs:
+        # The refresh token first: revoking it ends its access token too.
+        for digest in run.token_digests:
+            token_revoke_by_digest(actor=actor, digest=digest)
+    return runs.update(revoked=timezone.now())

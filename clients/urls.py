@@ -27,13 +27,13 @@ urlpatterns = [
         views.client_consent_revoke,
         name="consent-revoke",
     ),
-    path(
-        "console/clients/<str:client_id>/console-redirect",
-        views.client_add_console_redirect,
-        name="add-console-redirect",
-    ),
     path("console/clients/<str:client_id>/try", views.client_try, name="try"),
-    path("console/clients/<str:client_id>/try/callback", views.client_try_callback, name="try-callback"),
+    path(
+        "console/clients/<str:client_id>/try/<str:key>/callback",
+        views.client_try_callback,
+        name="try-callback",
+    ),
+    path("console/clients/<str:client_id>/try/<str:key>/revoke", views.client_try_revoke, name="try-revoke"),
     # Admin API (Ory Hydra v2's paths).
     path("admin/clients", apis.ClientListApi.as_view(), name="api-clients"),
     path("admin/clients/<str:client_id>", apis.ClientDetailApi.as_view(), name="api-client"),

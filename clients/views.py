@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +28,7 @@ from ciam.oauth.keys import jwks
 from ciam.oauth.models import AccessToken
 from ciam.oauth.tokens import access_token_revoke
 from clients.forms import DEFAULT_PRESET, PRESETS, ClientForm, DeleteClientForm
-from clients.models import Client, GrantType
+from clients.models import Client, GrantType, TryRun
 from clients.rules import redirect_uri_problem
 from clients.services import (
     ClientConflict,
@@ -37,6 +38,10 @@ from clients.services import (
     client_set_active,
     client_snapshot,
     client_update,
+    try_run_keep_tokens,
+    try_run_returned,
+    try_run_start,
+    try_runs_revoke,
 )
 from consent.models import Consent
 from consent.services import consent_revoke
@@ -196,10 +201,6 @@ def _snippets(request: HttpRequest, client: Client) -> dict:
     return snippets
 
 
-def _console_redirect_uri(client: Client) -> str:
-    return settings.CIAM_ISSUER + reverse("clients:try-callback", args=[client.client_id])
-
-
 @staff_required
 @require_http_methods(["GET"])
 def client_detail(request: HttpRequest, client_id: str) -> HttpResponse:
@@ -223,8 +224,6 @@ def client_detail(request: HttpRequest, client_id: str) -> HttpResponse:
             "tokens": tokens,
             "token_count": AccessToken.objects.filter(application=client, expires__gt=now).count(),
             "consents": consents,
-            "console_redirect_uri": _console_redirect_uri(client),
-            "has_console_redirect": _console_redirect_uri(client) in client.redirect_uri_list,
         },
     )
 
@@ -292,37 +291,17 @@ def client_consent_revoke(request: HttpRequest, client_id: str, consent_id: int)
 
 # --- Try it ---------------------------------------------------------------------------------------
 
-_TRY_KEY = "ciam_try"
-
 
 @staff_required
 @require_POST
-def client_add_console_redirect(request: HttpRequest, client_id: str) -> HttpResponse:
+def client_try(request: ConsoleRequest, client_id: str) -> HttpResponse:
+    """Start an authorization code + PKCE flow against this client, as an application would. The
+    browser comes back to the console's callback for this run, allowed for it alone (TryRun)."""
     client = get_object_or_404(Client, client_id=client_id)
-    uris = client.redirect_uri_list
-    if _console_redirect_uri(client) not in uris:
-        try:
-            client_update(
-                client=client, actor=request.user, redirect_uris=[*uris, _console_redirect_uri(client)]
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
-            return redirect("clients:detail", client_id=client_id)
-        messages.success(request, "The console's redirect URI was added to this client.")
-    return redirect(f"{reverse('clients:detail', args=[client_id])}#try")
-
-
-@staff_required
-@require_POST
-def client_try(request: HttpRequest, client_id: str) -> HttpResponse:
-    """Start an authorization code + PKCE flow against this client, as an application would."""
-    client = get_object_or_404(Client, client_id=client_id)
-    if (
-        not client.allows_grant_type("authorization_code")
-        or _console_redirect_uri(client) not in client.redirect_uri_list
-    ):
-        messages.error(request, "Try it needs the authorization_code grant and the console's redirect URI.")
+    if not client.allows_grant_type("authorization_code"):
+        messages.error(request, "Try it needs the authorization code grant.")
         return redirect("clients:detail", client_id=client_id)
+    run, key = try_run_start(client=client, actor=request.user)
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(16)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -330,18 +309,17 @@ def client_try(request: HttpRequest, client_id: str) -> HttpResponse:
     flash_secret(
         request,
         f"try:{client.client_id}",
-        json.dumps({"verifier": verifier, "state": state, "secret": secret}),
+        json.dumps({"verifier": verifier, "state": state, "secret": secret, "key": key}),
     )
     params = {
         "response_type": "code",
         "client_id": client.client_id,
-        "redirect_uri": _console_redirect_uri(client),
+        "redirect_uri": TryRun.callback_uri(client.client_id, key),
         "scope": client.scope,
         "state": state,
         "nonce": secrets.token_urlsafe(12),
         "code_challenge": challenge,
         "code_challenge_method": "S256",
-        "prompt": "consent",
     }
     return redirect(f"{reverse('oauth:authorize')}?{urlencode(params)}")
 
@@ -354,26 +332,29 @@ def _decode_jwt(token: str) -> dict | None:
         return None
 
 
-@staff_required
-@require_http_methods(["GET"])
-def client_try_callback(request: HttpRequest, client_id: str) -> HttpResponse:
-    client = get_object_or_404(Client, client_id=client_id)
-    saved = pop_secret(request, f"try:{client.client_id}")
-    context: dict[str, Any] = {"section": "clients", "client": client}
-    if saved is None:
-        context["problem"] = "This result has expired or was already shown. Start again."
-        return render(request, "clients/client_try.html", context, status=400)
-    saved = json.loads(saved)
-    if request.GET.get("error"):
-        context["problem"] = f"{request.GET['error']}: {request.GET.get('error_description', '')}"
-        return render(request, "clients/client_try.html", context)
-    if not secrets.compare_digest(request.GET.get("state", ""), saved["state"]):
-        context["problem"] = "The state did not match: the response was not for this attempt."
-        return render(request, "clients/client_try.html", context, status=400)
+# Claims that are times (seconds since the epoch, RFC 7519 §2 NumericDate).
+_TIME_CLAIMS = {"iat", "exp", "nbf", "auth_time", "updated_at"}
+
+
+def _claim_rows(claims: dict) -> list[dict]:
+    """An ID token's claims as the page lists them: a time as a date (its number kept as a hint)."""
+    rows = []
+    for name, value in claims.items():
+        when = None
+        if name in _TIME_CLAIMS and isinstance(value, int | float) and not isinstance(value, bool):
+            when = datetime.fromtimestamp(value, tz=UTC)
+        shown = value if isinstance(value, str) else json.dumps(value)
+        rows.append({"name": name, "value": shown, "when": when})
+    return rows
+
+
+def _exchange(client: Client, code: str, redirect_uri: str, saved: dict) -> tuple[int, dict]:
+    """The token request an application makes with the code, through the same oauthlib server
+    as /oauth2/token, in-process: its status and JSON body."""
     body = {
         "grant_type": "authorization_code",
-        "code": request.GET.get("code", ""),
-        "redirect_uri": _console_redirect_uri(client),
+        "code": code,
+        "redirect_uri": redirect_uri,
         "code_verifier": saved["verifier"],
         "client_id": client.client_id,
     }
@@ -385,16 +366,54 @@ def client_try_callback(request: HttpRequest, client_id: str) -> HttpResponse:
             body.pop("client_id")
         else:
             body["client_secret"] = saved["secret"]
-    # The token request goes through the same oauthlib server as /oauth2/token, in-process.
     _headers, response_body, status = oauthlib_core().server.create_token_response(
         settings.CIAM_ISSUER + reverse("oauth:token"), "POST", oauth_urlencode(list(body.items())), headers
     )
-    tokens = json.loads(response_body)
+    return status, json.loads(response_body)
+
+
+@staff_required
+@require_http_methods(["GET"])
+def client_try_callback(request: ConsoleRequest, client_id: str, key: str) -> HttpResponse:
+    client = get_object_or_404(Client, client_id=client_id)
+    run = try_run_returned(client=client, actor=request.user, key=key)
+    saved = pop_secret(request, f"try:{client.client_id}")
+    context: dict[str, Any] = {"section": "clients", "client": client}
+    if run is None or saved is None or json.loads(saved).get("key") != key:
+        context["problem"] = "This result has expired or was already shown. Start again."
+        return render(request, "clients/client_try.html", context, status=400)
+    saved = json.loads(saved)
+    if request.GET.get("error"):
+        context["problem"] = f"{request.GET['error']}: {request.GET.get('error_description', '')}"
+        return render(request, "clients/client_try.html", context)
+    if not secrets.compare_digest(request.GET.get("state", ""), saved["state"]):
+        context["problem"] = "The state did not match: the response was not for this attempt."
+        return render(request, "clients/client_try.html", context, status=400)
+    status, tokens = _exchange(
+        client, request.GET.get("code", ""), TryRun.callback_uri(client_id, key), saved
+    )
+    try_run_keep_tokens(run=run, tokens=tokens)
+    now = timezone.now()
+    expires_in = tokens.get("expires_in")
     context.update(
         status=status,
+        key=key,
         token_response=json.dumps(tokens, indent=2),
+        expires_at=now + timedelta(seconds=expires_in) if isinstance(expires_in, int) else None,
+        has_tokens=bool(run.token_digests),
         id_token=_decode_jwt(tokens["id_token"]) if "id_token" in tokens else None,
     )
     if context["id_token"]:
-        context["id_token_json"] = json.dumps(context["id_token"], indent=2)
+        context["claim_rows"] = _claim_rows(context["id_token"]["claims"])
+        context["id_token_header"] = json.dumps(context["id_token"]["header"])
     return render(request, "clients/client_try.html", context)
+
+
+@staff_required
+@require_POST
+def client_try_revoke(request: ConsoleRequest, client_id: str, key: str) -> HttpResponse:
+    """Revoke the tokens a Try it run got: the Revoke button, or the page being left (a beacon)."""
+    client = get_object_or_404(Client, client_id=client_id)
+    if try_runs_revoke(client=client, actor=request.user, key=key):
+        messages.success(request, "The tokens from your Try it run were revoked.")
+    return redirect(f"{reverse('clients:detail', args=[client_id])}#try")

@@ -123,10 +123,15 @@ def tokens_revoke(*, user=None, client=None) -> dict[str, int]:
     return {"access_tokens": access, "refresh_tokens": refreshed}
 
 
-@transaction.atomic
 def token_revoke_by_value(*, actor: Any, token: str) -> bool:
     """Revoke an access or refresh token given its value. False if no live token has it."""
-    digest = token_checksum(token)
+    return token_revoke_by_digest(actor=actor, digest=token_checksum(token))
+
+
+@transaction.atomic
+def token_revoke_by_digest(*, actor: Any, digest: str) -> bool:
+    """Revoke the access or refresh token whose digest (token_checksum) is `digest`; False if no
+    live token has it."""
     access = AccessToken.objects.select_related("application").filter(token_checksum=digest).first()
     if access is not None:
         client_id = access.application.client_id if access.application else ""

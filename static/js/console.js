@@ -145,6 +145,15 @@
       function check() { button.disabled = input.value !== input.getAttribute("data-confirm-name"); }
       input.addEventListener("input", check); check();
     });
+    // Try it: the tokens a run got are revoked when the page is left (its Revoke form, sent as
+    // a beacon); submitting the form itself needs no second one.
+    document.querySelectorAll("form[data-revoke-on-leave]").forEach(function (form) {
+      var sent = false;
+      form.addEventListener("submit", function () { sent = true; });
+      window.addEventListener("pagehide", function () {
+        if (!sent && navigator.sendBeacon) sent = navigator.sendBeacon(form.action, new FormData(form));
+      });
+    });
     setTimeout(function () {
       document.querySelectorAll(".toast-success").forEach(function (t) { t.remove(); });
     }, 6000);

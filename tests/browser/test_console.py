@@ -2,6 +2,7 @@
 dialog and rotation; inline validation; delete; user lock; token introspection."""
 
 import re
+import time
 
 import pytest
 import requests
@@ -10,7 +11,9 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from ciam.accounts.models import User
 from ciam.api.services import admin_token_create
+from ciam.oauth.models import AccessToken, RefreshToken
 from clients.models import Client
+from clients.services import client_create
 from tests.helpers import PASSWORD, Callback, live_m2m_token, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -249,28 +252,56 @@ def test_introspecting_a_pasted_token(live_issuer, admin_page):
     assert introspected == {"active": False}
 
 
-def test_try_it_runs_the_flow_and_shows_the_decoded_id_token(live_issuer, admin_page):
-    from clients.services import client_create
+def _live_tokens(client) -> int:
+    return (
+        AccessToken.objects.filter(application=client).count()
+        + RefreshToken.objects.filter(application=client, revoked__isnull=True).count()
+    )
 
+
+def test_try_it_runs_the_flow_without_changing_the_client_and_revokes_its_tokens(live_issuer, admin_page):
     client = client_create(
-        client_name="Acme SPA",
-        token_endpoint_auth_method="none",
-        scope="openid email",
-        redirect_uris=["http://127.0.0.1:9999/cb"],
-    ).client
+        client_name="Acme Web",
+        scope="openid email offline_access",
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["https://app.example.com/cb"],
+    )
+    registered = client.client.redirect_uri_list
     page = admin_page
-    page.goto(f"{live_issuer}/console/clients/{client.client_id}")
-    page.click("button:has-text('Add the console')")
+    page.goto(f"{live_issuer}/console/clients/{client.client.client_id}")
+    page.fill("#try-secret", client.client_secret)
     page.click("button:has-text('Try the flow')")
+    page.check("input[name=remember]")
     page.click("button:has-text('Allow access')")
+
     assert page.locator("h1").inner_text().startswith("Try it")
-    assert "HTTP 200" in page.content()
-    assert "signature verified" in page.content()
-    body = page.locator("pre.json").first.inner_text()
-    assert '"access_token": "ciam_at_' in body and '"id_token"' in body
-    claims = page.locator("pre.json").nth(1).inner_text()
-    assert '"email": "admin@demo.user"' in claims and f'"aud": "{client.client_id}"' in claims
+    assert "HTTP 200" in page.content() and "signature verified" in page.content()
+    assert '"access_token": "ciam_at_' in page.locator("pre.json").inner_text()
+    claims = page.locator("table.claims").inner_text()
+    assert "admin@demo.user" in claims and client.client.client_id in claims
+    # Times are dates (the number is only a hint beside them).
+    exp_row = page.locator("table.claims tr", has=page.locator("code", has_text="exp")).first.inner_text()
+    assert re.search(r"\d{1,2} \w{3} \d{4}, \d{2}:\d{2}:\d{2}", exp_row)
+    assert "The access token expires" in page.content()
     shot(page, "console-try-it")
+    assert Client.objects.get(pk=client.client.pk).redirect_uri_list == registered
+    assert _live_tokens(client.client) == 2
+
+    page.click("button:has-text('Revoke these tokens')")
+    assert "revoked" in page.locator(".toast").inner_text()
+    assert _live_tokens(client.client) == 0
+
+    # Again: the remembered consent is not asked for; leaving the result revokes its tokens.
+    page.fill("#try-secret", client.client_secret)
+    page.click("button:has-text('Try the flow')")
+    assert page.locator("h1").inner_text().startswith("Try it")
+    assert _live_tokens(client.client) == 2
+    page.goto(f"{live_issuer}/console/")
+    for _ in range(50):
+        if _live_tokens(client.client) == 0:
+            break
+        time.sleep(0.1)
+    assert _live_tokens(client.client) == 0
 
 
 def test_an_administrator_cannot_lock_deactivate_or_delete_the_last_active_administrator(

@@ -1,14 +1,18 @@
 """The console's client pages (clients.views)."""
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from ciam.audit.models import AuditEvent
 from ciam.oauth.models import AccessToken
-from clients.models import Client
+from clients.models import Client, TryRun
+from clients.services import client_create, try_run_start
 from consent.models import Consent
+from tests.factories import make_user
 from tests.helpers import cc, tokens_for
 
 pytestmark = pytest.mark.django_db
@@ -165,15 +169,43 @@ def test_the_client_list_searches_filters_sorts_and_renders_a_partial_for_htmx(
     assert "No client matches" in empty
 
 
-def test_try_it_needs_the_console_redirect_uri_and_can_add_it(console, public_client, settings):
-    client_id = public_client.client.client_id
-    page = console.get(reverse("clients:detail", args=[client_id])).content.decode()
-    assert "Add the console's redirect URI" in page
-    console.post(reverse("clients:add-console-redirect", args=[client_id]))
-    expected = settings.CIAM_ISSUER + reverse("clients:try-callback", args=[client_id])
-    assert expected in Client.objects.get(client_id=client_id).redirect_uri_list
-    start = console.post(reverse("clients:try", args=[client_id]))
-    assert start["Location"].startswith("/oauth2/auth?") and "code_challenge_method=S256" in start["Location"]
+def test_try_it_allows_the_consoles_callback_for_its_run_only(console, admin, public_client):
+    client = public_client.client
+    registered = list(client.redirect_uri_list)
+    start = console.post(reverse("clients:try", args=[client.client_id]))
+    location = urlsplit(start["Location"])
+    assert location.path == "/oauth2/auth"
+    params = parse_qs(location.query)
+    assert "prompt" not in params  # a remembered consent is honoured, as for any application
+    callback = params["redirect_uri"][0]
+    client.refresh_from_db()
+    assert client.redirect_uri_list == registered  # nothing registered, even for a while
+    assert client.redirect_uri_allowed(callback)
+    # Another run's callback, another client's, or a made-up key: not allowed.
+    assert not client.redirect_uri_allowed(callback.replace("/try/", "/try/x"))
+    other = client_create(client_name="Other", token_endpoint_auth_method="none", redirect_uris=registered)
+    assert not other.client.redirect_uri_allowed(callback.replace(client.client_id, other.client.client_id))
+    run = TryRun.objects.get(client=client)
+    assert callback.split("/")[-2] not in run.key_digest  # only the key's digest is stored
+    # Once the browser is back (here with an error), the callback is no longer allowed.
+    console.get(urlsplit(callback).path, {"error": "access_denied", "state": "x"})
+    assert not client.redirect_uri_allowed(callback)
+
+
+def test_a_try_it_run_ends_after_ten_minutes(console, public_client):
+    client = public_client.client
+    start = console.post(reverse("clients:try", args=[client.client_id]))
+    callback = parse_qs(urlsplit(start["Location"]).query)["redirect_uri"][0]
+    TryRun.objects.update(expires=timezone.now())
+    assert not client.redirect_uri_allowed(callback)
+
+
+def test_the_try_it_callback_of_another_administrators_run_shows_nothing(console, public_client):
+    client = public_client.client
+    other = make_user(email="other-admin@example.com", is_staff=True)
+    _run, key = try_run_start(client=client, actor=other)
+    page = console.get(reverse("clients:try-callback", args=[client.client_id, key]), {"code": "x"})
+    assert page.status_code == 400 and "expired or was already shown" in page.content.decode()
 
 
 def test_every_input_of_the_new_client_form_has_a_real_label(console):
