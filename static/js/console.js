@@ -127,7 +127,22 @@
     }
   });
 
+  // On a phone the navigation folds behind a Menu button (without script it wraps, all shown).
+  function foldNavigation() {
+    var toggle = document.querySelector(".nav-toggle");
+    var sidebar = document.getElementById("sidebar");
+    if (!toggle || !sidebar) return;
+    toggle.hidden = false;
+    sidebar.classList.add("nav-collapsible");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      sidebar.classList.toggle("nav-open", open);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    foldNavigation();
     document.querySelectorAll("form[data-client-form]").forEach(function (form) {
       syncClientType(form);
       syncGrants(form);

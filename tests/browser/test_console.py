@@ -14,7 +14,7 @@ from ciam.api.services import admin_token_create
 from ciam.oauth.models import AccessToken, RefreshToken
 from clients.models import Client
 from clients.services import client_create
-from tests.helpers import PASSWORD, Callback, live_m2m_token, shot
+from tests.helpers import PASSWORD, PHONE, Callback, live_m2m_token, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -332,3 +332,26 @@ def test_an_administrator_cannot_lock_deactivate_or_delete_the_last_active_admin
     )
     assert refused.status_code == 400 and "last active administrator" in refused.json()["error_description"]
     assert User.objects.get(pk=me.pk).is_active is True
+
+
+def test_on_a_phone_the_navigation_folds_and_no_console_page_overflows_sideways(
+    live_issuer, demo_admin, new_page
+):
+    made = client_create(client_name="Nightly exporter", grant_types=["client_credentials"], scope="")
+    page = sign_in_to_the_console(new_page(viewport=PHONE), live_issuer)
+    nav = page.locator("#console-nav")
+    assert not nav.is_visible()
+    page.click("button.nav-toggle")
+    assert nav.is_visible() and page.locator("button.nav-toggle").get_attribute("aria-expanded") == "true"
+    page.click("#console-nav >> text=Scopes")
+    assert page.locator("h1").inner_text() == "Scopes"
+    pages = ["/console/", "/console/clients/", f"/console/clients/{made.client.client_id}", "/console/users/"]
+    pages += [f"/console/users/{demo_admin.pk}", "/console/clients/new", "/console/scopes", "/console/audit"]
+    pages += ["/console/tokens", "/console/keys", "/console/api-tokens", "/console/settings"]
+    for path in pages:
+        page.goto(f"{live_issuer}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+    # Without JavaScript the navigation is all there, wrapped.
+    plain = sign_in_to_the_console(new_page(viewport=PHONE, javascript=False), live_issuer)
+    assert plain.locator("#console-nav >> text=Settings").is_visible()
+    assert plain.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
