@@ -17,16 +17,25 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# The variables that were given a value (the console's Settings page tells set from default).
+CIAM_SET_VARIABLES: set[str] = set()
+
+
 def env_str(name: str, default: str | None = None) -> str | None:
     """Read NAME, or the contents of the file named by NAME_FILE (Docker secrets)."""
     file_name = os.environ.get(f"{name}_FILE")
     if file_name:
         try:
-            return Path(file_name).read_text().strip()
+            value = Path(file_name).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+        CIAM_SET_VARIABLES.add(name)
+        return value
     value = os.environ.get(name)
-    return default if value is None or value == "" else value
+    if value is None or value == "":
+        return default
+    CIAM_SET_VARIABLES.add(name)
+    return value
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -21,6 +21,7 @@ from ciam.console import selectors
 from ciam.console.access import staff_required
 from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
+from ciam.lib import durations
 from ciam.lib.http import Conflict
 from ciam.oauth.introspection import introspect
 from ciam.oauth.keys import current_signing_key, signing_key_rotate
@@ -271,30 +272,67 @@ def audit(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def settings_view(request: HttpRequest) -> HttpResponse:
     database = settings.DATABASES["default"]
-    rows = [
-        ("Issuer", settings.CIAM_ISSUER),
-        ("Debug mode", "on" if settings.DEBUG else "off"),
-        ("Database", f"{database['ENGINE'].rsplit('.', 1)[-1]} · {database.get('HOST') or 'local file'}"),
-        ("Access token lifespan", f"{settings.CIAM_ACCESS_TOKEN_LIFESPAN} s"),
-        ("Refresh token idle lifespan", f"{settings.CIAM_REFRESH_TOKEN_LIFESPAN} s"),
-        ("ID token lifespan", f"{settings.CIAM_ID_TOKEN_LIFESPAN} s"),
-        ("Authorization code lifespan", f"{settings.CIAM_AUTHORIZATION_CODE_LIFESPAN} s"),
-        ("Session lifespan (remember me)", f"{settings.SESSION_COOKIE_AGE} s"),
-        ("PKCE", "required for public clients and for clients marked so; S256 only; verifier 43–128"),
-        ("Refresh tokens", "rotated on use; reuse revokes the family"),
-        ("Signing algorithm for new keys", settings.CIAM_SIGNING_ALGORITHM),
+    words = durations.in_words
+
+    def on(value: bool) -> str:
+        return "on" if value else "off"
+
+    # (what, its effective value, the variables that set it; none for a fixed policy)
+    effective: list[tuple[str, str, tuple[str, ...]]] = [
+        ("Issuer", settings.CIAM_ISSUER, ("CIAM_ISSUER",)),
+        ("Debug mode", on(settings.DEBUG), ("DEBUG",)),
+        (
+            "Database",
+            f"{database['ENGINE'].rsplit('.', 1)[-1]} · {database.get('HOST') or 'local file'}",
+            ("DATABASE_URL",),
+        ),
+        ("Access token lifespan", words(settings.CIAM_ACCESS_TOKEN_LIFESPAN), ("CIAM_ACCESS_TOKEN_LIFESPAN",)),
+        (
+            "Refresh token idle lifespan",
+            words(settings.CIAM_REFRESH_TOKEN_LIFESPAN),
+            ("CIAM_REFRESH_TOKEN_LIFESPAN",),
+        ),
+        ("ID token lifespan", words(settings.CIAM_ID_TOKEN_LIFESPAN), ("CIAM_ID_TOKEN_LIFESPAN",)),
+        (
+            "Authorization code lifespan",
+            words(settings.CIAM_AUTHORIZATION_CODE_LIFESPAN),
+            ("CIAM_AUTHORIZATION_CODE_LIFESPAN",),
+        ),
+        ("Session lifespan (remember me)", words(settings.SESSION_COOKIE_AGE), ("CIAM_SESSION_LIFESPAN",)),
+        ("PKCE", "required for public clients and for clients marked so; S256 only; verifier 43–128", ()),
+        ("Refresh tokens", "rotated on use; reuse revokes the family", ()),
+        ("Signing algorithm for new keys", settings.CIAM_SIGNING_ALGORITHM, ("CIAM_SIGNING_ALGORITHM",)),
         (
             "Sign-in lockout",
-            f"{settings.CIAM_LOGIN_MAX_FAILURES} failures in {settings.CIAM_LOGIN_FAILURE_WINDOW} s "
-            f"lock for {settings.CIAM_LOGIN_LOCKOUT} s; {settings.CIAM_LOGIN_IP_MAX_FAILURES} per IP",
+            f"{settings.CIAM_LOGIN_MAX_FAILURES} failures within {words(settings.CIAM_LOGIN_FAILURE_WINDOW)} "
+            f"lock the account for {words(settings.CIAM_LOGIN_LOCKOUT)}; "
+            f"{settings.CIAM_LOGIN_IP_MAX_FAILURES} failures per network address",
+            (
+                "CIAM_LOGIN_MAX_FAILURES",
+                "CIAM_LOGIN_FAILURE_WINDOW",
+                "CIAM_LOGIN_LOCKOUT",
+                "CIAM_LOGIN_IP_MAX_FAILURES",
+            ),
         ),
-        ("Self-registration", "on" if settings.CIAM_REGISTRATION_ENABLED else "off"),
+        ("Self-registration", on(settings.CIAM_REGISTRATION_ENABLED), ("CIAM_REGISTRATION_ENABLED",)),
+        ("Dynamic client registration", on(settings.CIAM_DCR_ENABLED), ("CIAM_DCR_ENABLED",)),
+        ("Device code lifespan", words(settings.CIAM_DEVICE_CODE_LIFESPAN), ("CIAM_DEVICE_CODE_LIFESPAN",)),
+        ("Device poll interval", words(settings.CIAM_DEVICE_POLL_INTERVAL), ("CIAM_DEVICE_POLL_INTERVAL",)),
+        ("Extra scopes", " ".join(settings.CIAM_EXTRA_SCOPES) or "none", ("CIAM_SCOPES",)),
+        ("Secure cookies", on(settings.SESSION_COOKIE_SECURE), ("CIAM_SECURE_COOKIES",)),
         (
-            "Device code lifespan / poll interval",
-            f"{settings.CIAM_DEVICE_CODE_LIFESPAN} s / {settings.CIAM_DEVICE_POLL_INTERVAL} s",
+            "HSTS",
+            f"for {words(settings.SECURE_HSTS_SECONDS)}" if settings.SECURE_HSTS_SECONDS else "off",
+            ("CIAM_HSTS_SECONDS",),
         ),
-        ("Extra scopes", " ".join(settings.CIAM_EXTRA_SCOPES) or "—"),
-        ("Secure cookies", "on" if settings.SESSION_COOKIE_SECURE else "off"),
-        ("HSTS", f"{settings.SECURE_HSTS_SECONDS} s"),
+    ]
+    rows = [
+        {
+            "label": label,
+            "value": value,
+            "variables": variables,
+            "set": sorted(set(variables) & settings.CIAM_SET_VARIABLES),
+        }
+        for label, value, variables in effective
     ]
     return render(request, "console/settings.html", {"section": "settings", "rows": rows})

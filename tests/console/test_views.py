@@ -152,3 +152,20 @@ def test_settings_and_dashboard_render_the_effective_state(console, m2m_client, 
     dashboard = console.get(reverse("console:dashboard")).content.decode()
     assert "<svg" in dashboard and "Activity per hour" in dashboard
     assert "access tokens issued 1" in dashboard
+
+
+def _setting_row(page: str, label: str) -> str:
+    return re.search(rf'<th scope="row">{re.escape(label)}</th>(.*?)</tr>', page, re.S).group(1)
+
+
+def test_settings_say_durations_in_words_and_where_each_value_comes_from(console, settings):
+    settings.CIAM_REFRESH_TOKEN_LIFESPAN = 30 * 24 * 3600
+    settings.CIAM_ACCESS_TOKEN_LIFESPAN = 5400
+    settings.CIAM_SET_VARIABLES = {"CIAM_ACCESS_TOKEN_LIFESPAN"}
+    page = console.get(reverse("console:settings")).content.decode()
+    refresh = _setting_row(page, "Refresh token idle lifespan")
+    assert "30 days" in refresh and "2592000" not in refresh
+    assert "CIAM_REFRESH_TOKEN_LIFESPAN" in refresh and ">default<" in refresh
+    access = _setting_row(page, "Access token lifespan")
+    assert "1 hour 30 minutes" in access and ">set<" in access
+    assert "fixed policy" in _setting_row(page, "PKCE")
