@@ -31,11 +31,11 @@ def env_str(name: str, default: str | None = None) -> str | None:
             raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
         CIAM_SET_VARIABLES.add(name)
         return value
-    value = os.environ.get(name)
-    if value is None or value == "":
+    given = os.environ.get(name)
+    if given is None or given == "":
         return default
     CIAM_SET_VARIABLES.add(name)
-    return value
+    return given
 
 
 def env_bool(name: str, default: bool) -> bool:
