@@ -286,7 +286,11 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             f"{database['ENGINE'].rsplit('.', 1)[-1]} · {database.get('HOST') or 'local file'}",
             ("DATABASE_URL",),
         ),
-        ("Access token lifespan", words(settings.CIAM_ACCESS_TOKEN_LIFESPAN), ("CIAM_ACCESS_TOKEN_LIFESPAN",)),
+        (
+            "Access token lifespan",
+            words(settings.CIAM_ACCESS_TOKEN_LIFESPAN),
+            ("CIAM_ACCESS_TOKEN_LIFESPAN",),
+        ),
         (
             "Refresh token idle lifespan",
             words(settings.CIAM_REFRESH_TOKEN_LIFESPAN),
