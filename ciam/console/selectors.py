@@ -2,18 +2,24 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncHour
+from django.db.models import Count, Min, Sum
+from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
-from django.utils.html import escape
 
 from ciam.accounts.models import User
+from ciam.api.models import AdminToken
 from ciam.audit.models import AuditEvent
 from ciam.oauth.models import AccessToken, TokenIssuance
 from clients.models import Client
 from consent.models import Consent
 
-HOURS = 7 * 24
+# The dashboard's ranges: (label, how long, bucket size).
+RANGES = {
+    "24h": ("last 24 hours, per hour", timedelta(hours=24), timedelta(hours=1)),
+    "7d": ("last 7 days, per day", timedelta(days=7), timedelta(days=1)),
+    "30d": ("last 30 days, per day", timedelta(days=30), timedelta(days=1)),
+}
+LABELS = {"tokens": "Access tokens issued", "logins": "Sign-ins", "failures": "Failed sign-ins"}
 
 
 def dashboard_counts() -> dict:
@@ -25,70 +31,99 @@ def dashboard_counts() -> dict:
     }
 
 
-def hourly_series() -> tuple[list, dict[str, list[int]]]:
-    """Per hour over the last 7 days: tokens issued, sign-ins that succeeded, that failed."""
-    end = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    start = end - timedelta(hours=HOURS)
-    hours = [start + timedelta(hours=i) for i in range(HOURS)]
-    index = {hour: i for i, hour in enumerate(hours)}
-    series = {"tokens": [0] * HOURS, "logins": [0] * HOURS, "failures": [0] * HOURS}
-    for row in TokenIssuance.objects.filter(hour__gte=start).values("hour").annotate(n=Sum("count")):
-        if row["hour"] in index:
-            series["tokens"][index[row["hour"]]] = row["n"]
+def _first_activity(since):
+    firsts = [
+        TokenIssuance.objects.filter(hour__gte=since).aggregate(first=Min("hour"))["first"],
+        AuditEvent.objects.filter(at__gte=since, event__in=_LOGIN_EVENTS).aggregate(first=Min("at"))["first"],
+    ]
+    return min((f for f in firsts if f is not None), default=None)
+
+
+_LOGIN_EVENTS = ("login.succeeded", "login.failed")
+
+
+def range_for_data() -> str:
+    """The range that shows the activity there is: a day's worth by hour, a week's by day, or
+    the last 30 days by day."""
+    now = timezone.now()
+    first = _first_activity(now - RANGES["30d"][1])
+    if first is None or now - first <= RANGES["24h"][1]:
+        return "24h"
+    return "7d" if now - first <= RANGES["7d"][1] else "30d"
+
+
+def activity(range_key: str) -> dict:
+    """Per bucket of the range `range_key`: tokens issued, sign-ins that succeeded, that failed.
+    {"buckets": [start of each bucket], "series": {key: [count per bucket]}, "daily": bool}."""
+    _label, span, size = RANGES[range_key]
+    daily = size >= timedelta(days=1)
+    now = timezone.now()
+    if daily:
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + size
+    else:
+        end = now.replace(minute=0, second=0, microsecond=0) + size
+    count = int(span / size)
+    start = end - count * size
+    buckets = [start + i * size for i in range(count)]
+    index = {bucket: i for i, bucket in enumerate(buckets)}
+    series = {key: [0] * count for key in LABELS}
+    trunc = TruncDay if daily else TruncHour
+    issued = (
+        TokenIssuance.objects.filter(hour__gte=start)
+        .annotate(bucket=trunc("hour"))
+        .values("bucket")
+        .annotate(n=Sum("count"))
+    )
+    for row in issued:
+        if row["bucket"] in index:
+            series["tokens"][index[row["bucket"]]] += row["n"]
     events = (
-        AuditEvent.objects.filter(at__gte=start, event__in=["login.succeeded", "login.failed"])
-        .annotate(hour=TruncHour("at"))
-        .values("hour", "event")
+        AuditEvent.objects.filter(at__gte=start, event__in=_LOGIN_EVENTS)
+        .annotate(bucket=trunc("at"))
+        .values("bucket", "event")
         .annotate(n=Count("id"))
     )
     for row in events:
-        if row["hour"] in index:
+        if row["bucket"] in index:
             key = "logins" if row["event"] == "login.succeeded" else "failures"
-            series[key][index[row["hour"]]] += row["n"]
-    return hours, series
+            series[key][index[row["bucket"]]] += row["n"]
+    return {"buckets": buckets, "series": series, "daily": daily}
 
 
-COLORS = {"tokens": "#2f5bea", "logins": "#15803d", "failures": "#b42318"}
-LABELS = {"tokens": "Access tokens issued", "logins": "Sign-ins", "failures": "Failed sign-ins"}
+def charts(found: dict) -> list[dict]:
+    """One small chart per series, each on its own scale so that none hides another: the
+    polyline's points in a 0..100 box (the page stretches it), and the numbers for a table."""
+    buckets, daily = found["buckets"], found["daily"]
+    last = max(1, len(buckets) - 1)
+    made = []
+    for key, values in found["series"].items():
+        peak = max(values)
+        top = max(1, peak)
+        points = " ".join(f"{i * 100 / last:.2f},{100 - v * 92 / top:.2f}" for i, v in enumerate(values))
+        made.append(
+            {
+                "key": key,
+                "label": LABELS[key],
+                "total": sum(values),
+                "peak": peak,
+                "points": points,
+                "area": f"0,100 {points} 100,100",
+            }
+        )
+    fmt = "%a %d %b" if daily else "%H:%M"
+    marks = [buckets[0], buckets[len(buckets) // 2], buckets[-1]]
+    return [dict(chart, axis=[m.strftime(fmt) for m in marks]) for chart in made]
 
 
-def hourly_chart_svg(hours: list, series: dict[str, list[int]]) -> str:
-    """The series as an accessible SVG line chart, drawn on the server (no script, no CDN)."""
-    width, height, left, bottom, top = 960, 240, 44, 28, 12
-    plot_w, plot_h = width - left - 12, height - bottom - top
-    peak = max([1, *(max(values) for values in series.values())])
-    step = plot_w / max(1, len(hours) - 1)
-
-    def y(value: int) -> float:
-        return top + plot_h - (value / peak) * plot_h
-
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        'aria-labelledby="chart-title chart-desc">',
-        '<title id="chart-title">Activity per hour, last 7 days</title>',
-        f'<desc id="chart-desc">Peak of {peak} per hour. Totals: '
-        + ", ".join(f"{LABELS[k]} {sum(v)}" for k, v in series.items())
-        + ".</desc>",
+def getting_started() -> list[dict] | None:
+    """The first steps on a fresh deployment, each done or not; None once they are all done."""
+    steps = [
+        {"title": "Create a client", "done": Client.objects.exists(), "url": "clients:new"},
+        {
+            "title": "Try a flow",
+            "done": TokenIssuance.objects.exists() or AccessToken.objects.exists(),
+            "url": "clients:list",
+        },
+        {"title": "Create an API token", "done": AdminToken.objects.exists(), "url": "console:admin-tokens"},
     ]
-    for fraction in (0, 0.5, 1):
-        value = round(peak * fraction)
-        parts.append(
-            f'<line x1="{left}" x2="{width - 12}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#e5e7eb"/>'
-        )
-        parts.append(
-            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" fill="#5b6270">'
-            f"{value}</text>"
-        )
-    for i, hour in enumerate(hours):
-        if hour.hour == 0:
-            x = left + i * step
-            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#f1f2f5"/>')
-            parts.append(
-                f'<text x="{x + 3:.1f}" y="{height - 8}" font-size="11" fill="#5b6270">'
-                f"{escape(hour.strftime('%a %d'))}</text>"
-            )
-    for key, values in series.items():
-        points = " ".join(f"{left + i * step:.1f},{y(v):.1f}" for i, v in enumerate(values))
-        parts.append(f'<polyline fill="none" stroke="{COLORS[key]}" stroke-width="2" points="{points}"/>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return None if all(step["done"] for step in steps) else steps

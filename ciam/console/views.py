@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ciam.accounts.models import User
@@ -33,18 +32,22 @@ from ciam.oauth.tokens import token_revoke_by_value
 @staff_required
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    hours, series = selectors.hourly_series()
+    chosen = request.GET.get("range", "")
+    range_key = chosen if chosen in selectors.RANGES else selectors.range_for_data()
+    found = selectors.activity(range_key)
     return render(
         request,
         "console/dashboard.html",
         {
             "section": "dashboard",
             "counts": selectors.dashboard_counts(),
-            "chart": mark_safe(
-                selectors.hourly_chart_svg(hours, series)
-            ),  # built from numbers and escaped text
-            "totals": {selectors.LABELS[k]: sum(v) for k, v in series.items()},
-            "legend": [(k, selectors.LABELS[k]) for k in series],
+            "range": range_key,
+            "ranges": [(key, label) for key, (label, _span, _size) in selectors.RANGES.items()],
+            "range_label": selectors.RANGES[range_key][0],
+            "charts": selectors.charts(found),
+            "table": list(zip(found["buckets"], *found["series"].values(), strict=True)),
+            "daily": found["daily"],
+            "getting_started": selectors.getting_started(),
         },
     )
 

@@ -2,16 +2,19 @@
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client as DjangoClient
 from django.urls import reverse
+from django.utils import timezone
 
 from ciam.accounts.models import User
 from ciam.api.models import AdminToken
-from ciam.api.services import admin_token_authenticate
+from ciam.api.services import admin_token_authenticate, admin_token_create
 from ciam.audit.models import AuditEvent
-from ciam.oauth.models import AccessToken, SigningKey
+from ciam.console import selectors
+from ciam.oauth.models import AccessToken, SigningKey, TokenIssuance
 from clients.models import Client
 from tests.helpers import cc
 
@@ -150,8 +153,36 @@ def test_settings_and_dashboard_render_the_effective_state(console, m2m_client, 
     page = console.get(reverse("console:settings")).content.decode()
     assert settings.CIAM_ISSUER in page and "S256 only" in page
     dashboard = console.get(reverse("console:dashboard")).content.decode()
-    assert "<svg" in dashboard and "Activity per hour" in dashboard
-    assert "access tokens issued 1" in dashboard
+    assert "<svg" in dashboard and "Activity, last 24 hours, per hour" in dashboard
+    assert re.search(r"Access tokens issued <strong>1</strong>", dashboard)
+
+
+def test_the_dashboard_chooses_its_range_from_the_data(console, settings):
+    assert selectors.range_for_data() == "24h"  # nothing yet: the last day, by hour
+    now = timezone.now()
+    TokenIssuance.objects.create(
+        hour=(now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0), shard=0, count=4
+    )
+    assert selectors.range_for_data() == "7d"
+    TokenIssuance.objects.create(
+        hour=(now - timedelta(days=20)).replace(minute=0, second=0, microsecond=0), shard=0, count=2
+    )
+    assert selectors.range_for_data() == "30d"
+    page = console.get(reverse("console:dashboard")).content.decode()
+    assert "last 30 days, per day" in page and "Access tokens issued <strong>6</strong>" in page
+    week = console.get(reverse("console:dashboard"), {"range": "7d"}).content.decode()
+    assert "last 7 days, per day" in week and "Access tokens issued <strong>4</strong>" in week
+    assert len(selectors.activity("24h")["buckets"]) == 24 and len(selectors.activity("30d")["buckets"]) == 30
+
+
+def test_a_fresh_deployment_shows_the_first_steps_until_they_are_done(console, m2m_client):
+    page = console.get(reverse("console:dashboard")).content.decode()
+    assert "Getting started" in page and "/admin/docs/" in page
+    assert [step["done"] for step in selectors.getting_started()] == [True, False, False]
+    cc(m2m_client.client.client_id, m2m_client.client_secret)
+    admin_token_create(name="ci", actor=None)
+    assert selectors.getting_started() is None
+    assert "Getting started" not in console.get(reverse("console:dashboard")).content.decode()
 
 
 def _setting_row(page: str, label: str) -> str:
