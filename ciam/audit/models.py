@@ -28,10 +28,59 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.event} {self.actor_label or '-'}"
 
     @property
-    def detail_summary(self) -> str:
-        """The detail as `key=value` pairs, lists space-joined, for tables."""
+    def label(self) -> str:
+        """The event in words ("Client created"), for people."""
+        return EVENT_LABELS.get(self.event) or self.event.replace(".", " ").replace("_", " ").capitalize()
 
-        def show(value):
-            return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    @property
+    def detail_items(self) -> list[tuple[str, str]]:
+        """The detail as (key in words, value) pairs, lists joined, for a small key/value list."""
 
-        return ", ".join(f"{key}={show(value)}" for key, value in (self.detail or {}).items())
+        def show(value) -> str:
+            if isinstance(value, list):
+                return ", ".join(map(str, value)) or "none"
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            return str(value)
+
+        return [(key.replace("_", " "), show(value)) for key, value in (self.detail or {}).items()]
+
+
+# What each event is called on the console's audit log (and in exports, beside its id).
+EVENT_LABELS = {
+    "admin_token.created": "API token created",
+    "admin_token.revoked": "API token revoked",
+    "client.created": "Client created",
+    "client.updated": "Client updated",
+    "client.deleted": "Client deleted",
+    "client.enabled": "Client enabled",
+    "client.disabled": "Client disabled",
+    "client.secret_rotated": "Client secret rotated",
+    "client.tokens_revoked": "Client's tokens revoked",
+    "client.tried": "Client tried from the console",
+    "consent.granted": "Consent given",
+    "consent.denied": "Consent refused",
+    "consent.revoked": "Consent withdrawn",
+    "device.code_invalid": "Wrong device code entered",
+    "login.succeeded": "Signed in",
+    "login.failed": "Sign-in failed",
+    "login.locked": "Sign-in locked out",
+    "logout": "Signed out",
+    "registration.refused": "Registration refused",
+    "scope.created": "Scope created",
+    "scope.updated": "Scope updated",
+    "scope.deleted": "Scope deleted",
+    "sessions.ended": "Sessions ended",
+    "signing_key.rotated": "Signing key rotated",
+    "token.revoked": "Token revoked",
+    "user.created": "User created",
+    "user.registered": "User registered",
+    "user.updated": "User updated",
+    "user.deleted": "User deleted",
+    "user.activated": "User activated",
+    "user.deactivated": "User deactivated",
+    "user.locked": "User locked",
+    "user.unlocked": "User unlocked",
+    "user.password_set": "Password set",
+    "audit.exported": "Audit log exported",
+}

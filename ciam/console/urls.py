@@ -14,5 +14,6 @@ urlpatterns = [
     path("api-tokens", views.admin_tokens, name="admin-tokens"),
     path("api-tokens/<int:token_id>/revoke", views.admin_token_revoke_view, name="admin-token-revoke"),
     path("audit", views.audit, name="audit"),
+    path("audit/export", views.audit_export, name="audit-export"),
     path("settings", views.settings_view, name="settings"),
 ]

@@ -1,13 +1,15 @@
 """Console pages: dashboard, tokens, signing keys, scopes, admin API tokens, audit log, settings."""
 
+import csv
 import json
 from datetime import datetime, time
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,8 +18,9 @@ from ciam.accounts.models import User
 from ciam.api.models import AdminToken
 from ciam.api.services import admin_token_create, admin_token_revoke
 from ciam.audit.models import AuditEvent
+from ciam.audit.services import audit_record
 from ciam.console import selectors
-from ciam.console.access import staff_required
+from ciam.console.access import ConsoleRequest, staff_required
 from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
 from ciam.lib import durations
@@ -27,6 +30,7 @@ from ciam.oauth.keys import current_signing_key, signing_key_rotate
 from ciam.oauth.models import Scope, SigningKey
 from ciam.oauth.scopes import PERSON_CLAIMS, clients_using, scope_create, scope_delete, scope_update
 from ciam.oauth.tokens import token_revoke_by_value
+from clients.models import Client
 
 
 @staff_required
@@ -236,9 +240,9 @@ def _date(value: str, *, end: bool = False):
     return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
 
 
-@staff_required
-@require_http_methods(["GET"])
-def audit(request: HttpRequest) -> HttpResponse:
+def _audit_filtered(request: HttpRequest):
+    """The audit events the request's filters (event, actor, client, since, until) select,
+    newest first; the filters as given; whether a date could not be read."""
     events = AuditEvent.objects.all()
     filters = {
         k: request.GET.get(k, "").strip()[:254] for k in ("event", "actor", "client", "since", "until")
@@ -255,20 +259,110 @@ def audit(request: HttpRequest) -> HttpResponse:
         events = events.filter(at__gte=since)
     if until:
         events = events.filter(at__lte=until)
-    page, query = page_of(request, events.order_by("-at", "-id"), 50)
+    return events.order_by("-at", "-id"), filters, bad_dates
+
+
+@staff_required
+@require_http_methods(["GET"])
+def audit(request: HttpRequest) -> HttpResponse:
+    events, filters, bad_dates = _audit_filtered(request)
+    page, query = page_of(request, events, 50)
+    shown = list(page.object_list)
+    # Links for what each row names: the people and clients that still exist.
+    people = dict(
+        User.objects.filter(email__in={e.subject for e in shown if e.subject}).values_list("email", "pk")
+    )
+    clients = set(
+        Client.objects.filter(client_id__in={e.client_id for e in shown if e.client_id}).values_list(
+            "client_id", flat=True
+        )
+    )
+    rows = [
+        {"event": e, "subject_pk": people.get(e.subject), "client_exists": e.client_id in clients}
+        for e in shown
+    ]
+    names = AuditEvent.objects.order_by("event").values_list("event", flat=True).distinct()
     return render(
         request,
         "console/audit.html",
         {
             "section": "audit",
             "page": page,
+            "rows": rows,
             "filters": filters,
             "bad_dates": bad_dates,
             "query": query,
-            "event_names": AuditEvent.objects.order_by("event").values_list("event", flat=True).distinct(),
+            "filter_query": urlencode({k: v for k, v in filters.items() if v}),
+            "event_names": [(name, AuditEvent(event=name).label) for name in names],
         },
         status=400 if bad_dates else 200,
     )
+
+
+class _Echo:
+    """A file-like object whose write returns the line (csv.writer streams through it)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _spreadsheet_safe(value: str) -> str:
+    # A cell starting with = + - @ (or a tab/CR) is a formula to a spreadsheet: make it text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _audit_row(event: AuditEvent) -> dict:
+    return {
+        "at": event.at.isoformat(),
+        "event": event.event,
+        "label": event.label,
+        "actor": event.actor_label,
+        "subject": event.subject,
+        "client_id": event.client_id,
+        "ip_address": event.ip_address or "",
+        "detail": event.detail or {},
+    }
+
+
+@staff_required
+@require_http_methods(["GET"])
+def audit_export(request: ConsoleRequest) -> HttpResponse | StreamingHttpResponse:
+    """The audit events of the current filter, every page of them, as CSV or JSON (streamed)."""
+    kind = request.GET.get("format", "csv")
+    if kind not in ("csv", "json"):
+        return HttpResponse("format must be csv or json.", status=400, content_type="text/plain")
+    events, filters, bad_dates = _audit_filtered(request)
+    if bad_dates:
+        return HttpResponse("Dates must be YYYY-MM-DD.", status=400, content_type="text/plain")
+    audit_record(
+        event="audit.exported",
+        actor=request.user,
+        detail={"format": kind, **{k: v for k, v in filters.items() if v}},
+    )
+    rows = (_audit_row(e) for e in events.iterator(chunk_size=2000))
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if kind == "csv":
+        writer = csv.writer(_Echo())
+        columns = ["at", "event", "label", "actor", "subject", "client_id", "ip_address", "detail"]
+
+        def lines():
+            yield writer.writerow(columns)
+            for row in rows:
+                row["detail"] = json.dumps(row["detail"], sort_keys=True)
+                yield writer.writerow([_spreadsheet_safe(str(row[c])) for c in columns])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    else:
+
+        def chunks():
+            yield "["
+            for i, row in enumerate(rows):
+                yield ("," if i else "") + "\n" + json.dumps(row)
+            yield "\n]\n"
+
+        response = StreamingHttpResponse(chunks(), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="ciam-audit-{stamp}.{kind}"'
+    return response
 
 
 @staff_required

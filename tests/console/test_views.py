@@ -1,8 +1,11 @@
 """The admin console at the HTTP level (ciam.console.views): who may use it, and what each page does."""
 
+import csv
+import json
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.test import Client as DjangoClient
@@ -12,7 +15,8 @@ from django.utils import timezone
 from ciam.accounts.models import User
 from ciam.api.models import AdminToken
 from ciam.api.services import admin_token_authenticate, admin_token_create
-from ciam.audit.models import AuditEvent
+from ciam.audit.models import EVENT_LABELS, AuditEvent
+from ciam.audit.services import audit_record
 from ciam.console import selectors
 from ciam.oauth.models import AccessToken, SigningKey, TokenIssuance
 from clients.models import Client
@@ -33,6 +37,7 @@ def console_urls(client_id="c-x", user_id=None, token_id=1, consent_id=1):
         ("post", reverse("console:admin-tokens")),
         ("post", reverse("console:admin-token-revoke", args=[token_id])),
         ("get", reverse("console:audit")),
+        ("get", reverse("console:audit-export")),
         ("get", reverse("console:settings")),
         ("get", reverse("clients:list")),
         ("get", reverse("clients:new")),
@@ -136,7 +141,7 @@ def test_admin_api_tokens_are_shown_once_stored_hashed_and_revocable(console):
 def test_the_audit_log_filters_by_event_actor_client_and_time(console, m2m_client):
     console.post(reverse("clients:toggle", args=[m2m_client.client.client_id]))
     page = console.get(reverse("console:audit"), {"event": "client.disabled"}).content.decode()
-    assert "client.disabled" in page and "client.created</span>" not in page
+    assert "<strong>Client disabled</strong>" in page and "<strong>Client created</strong>" not in page
     assert "admin@example.com" in console.get(reverse("console:audit"), {"actor": "admin@"}).content.decode()
     by_client = console.get(
         reverse("console:audit"), {"client": m2m_client.client.client_id}
@@ -146,6 +151,50 @@ def test_the_audit_log_filters_by_event_actor_client_and_time(console, m2m_clien
         "No event matches" in console.get(reverse("console:audit"), {"until": "2000-01-01"}).content.decode()
     )
     assert console.get(reverse("console:audit"), {"since": "yesterday"}).status_code == 400
+
+
+def test_the_audit_log_speaks_in_words_and_links_what_it_names(console, admin, m2m_client, user):
+    client_id = m2m_client.client.client_id
+    audit_record(
+        event="user.locked", actor=admin, subject=user.email, client_id=client_id, detail={"reason": "x"}
+    )
+    page = console.get(reverse("console:audit")).content.decode()
+    assert "<strong>User locked</strong>" in page and '<code class="mono event-id">user.locked</code>' in page
+    assert f'href="{reverse("accounts:user-detail", args=[admin.pk])}">admin@example.com</a>' in page
+    assert f'href="{reverse("accounts:user-detail", args=[user.pk])}">{user.email}</a>' in page
+    assert f'href="{reverse("clients:detail", args=[client_id])}"' in page
+    assert "<dt>reason</dt><dd>x</dd>" in page
+    assert "reason=x" not in page
+
+
+def test_the_audit_log_exports_the_current_filter_as_csv_and_json(console, admin, m2m_client):
+    audit_record(event="client.updated", actor=admin, client_id="c-other", detail={"name": "=HYPERLINK(1)"})
+    wanted = {"client": m2m_client.client.client_id}
+    answer = console.get(reverse("console:audit-export"), {**wanted, "format": "json"})
+    assert answer["Content-Type"] == "application/json" and "attachment" in answer["Content-Disposition"]
+    rows = json.loads(b"".join(answer.streaming_content))
+    assert rows and {row["client_id"] for row in rows} == {m2m_client.client.client_id}
+    assert rows[0]["label"] and rows[0]["event"] and rows[0]["at"]
+    table = console.get(reverse("console:audit-export"), {"client": "c-other", "format": "csv"})
+    lines = list(csv.reader(b"".join(table.streaming_content).decode().splitlines()))
+    assert lines[0] == ["at", "event", "label", "actor", "subject", "client_id", "ip_address", "detail"]
+    assert len(lines) == 2 and lines[1][1] == "client.updated" and lines[1][2] == "Client updated"
+    assert lines[1][7].startswith('{"name": "=HYPERLINK')  # JSON text, not a formula
+    assert AuditEvent.objects.filter(event="audit.exported").count() == 2
+    assert console.get(reverse("console:audit-export"), {"format": "xml"}).status_code == 400
+    assert console.get(reverse("console:audit-export"), {"since": "soon"}).status_code == 400
+
+
+def test_every_audited_event_has_a_label():
+    """Each event name written anywhere in the code has its words on the audit log."""
+    root = Path(__file__).resolve().parents[2]
+    written = set()
+    for package in ("ciam", "clients", "consent"):
+        for source in (root / package).rglob("*.py"):
+            for line in source.read_text().splitlines():
+                if "event=" in line:
+                    written |= set(re.findall(r'"([a-z_]+\.[a-z_]+|logout)"', line))
+    assert written and not written - set(EVENT_LABELS)
 
 
 def test_settings_and_dashboard_render_the_effective_state(console, m2m_client, settings):
