@@ -439,6 +439,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "ciam.api.schema.add_error_responses",
+        "ciam.api.schema.add_public_paths",
     ],
 }
 

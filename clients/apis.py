@@ -46,6 +46,8 @@ def _paths(operations: list[dict]) -> set[str]:
 class ClientListApi(AdminApiView):
     @extend_schema(
         operation_id="listOAuth2Clients",
+        summary="List clients",
+        description="Every OAuth2 client, newest first, paginated with a Link header (rel=next) carrying page_token; filter by exact client_name or owner. Secrets are never returned.",
         parameters=[
             OpenApiParameter("page_size", int, description="Items per page (default 100, at most 500)."),
             OpenApiParameter("page_token", str, description="Opaque token from the Link header's rel=next."),
@@ -63,7 +65,11 @@ class ClientListApi(AdminApiView):
         return Response([client_json(c) for c in rows], headers={"Link": link})
 
     @extend_schema(
-        operation_id="createOAuth2Client", request=ClientSerializer, responses={201: ClientSerializer}
+        operation_id="createOAuth2Client",
+        summary="Create a client",
+        description="Register a client from Hydra's OAuth2Client JSON. Omitted fields take their defaults; a confidential client's generated secret is returned in this answer only (or send client_secret to choose one, at least 24 characters). 400 names each field in error.",
+        request=ClientSerializer,
+        responses={201: ClientSerializer},
     )
     def post(self, request):
         body = _valid(request.data)
@@ -86,12 +92,20 @@ class ClientDetailApi(AdminApiView):
     def _client(self, client_id: str) -> Client:
         return get_object_or_404(Client, client_id=client_id)
 
-    @extend_schema(operation_id="getOAuth2Client", responses={200: ClientSerializer})
+    @extend_schema(
+        operation_id="getOAuth2Client",
+        summary="Read a client",
+        description="One client by its client_id, as Hydra's OAuth2Client JSON, without its secret. 404 if there is no such client.",
+        responses={200: ClientSerializer},
+    )
     def get(self, request, client_id):
         return Response(client_json(self._client(client_id)))
 
     @extend_schema(
-        operation_id="setOAuth2Client", request=ClientSerializer, responses={200: ClientSerializer}
+        operation_id="setOAuth2Client",
+        summary="Replace a client",
+        request=ClientSerializer,
+        responses={200: ClientSerializer},
     )
     def put(self, request, client_id):
         """Replace the client: fields not sent return to their defaults; the secret is kept unless sent."""
@@ -109,6 +123,7 @@ class ClientDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="patchOAuth2Client",
+        summary="Change a client with JSON Patch",
         request=JsonPatchOperationSerializer(many=True),
         responses={200: ClientSerializer},
     )
@@ -165,14 +180,24 @@ class ClientDetailApi(AdminApiView):
             client = _set_enabled(client, body, self.who())
         return Response(client_json(client, secret=secret))
 
-    @extend_schema(operation_id="deleteOAuth2Client", responses={204: None})
+    @extend_schema(
+        operation_id="deleteOAuth2Client",
+        summary="Delete a client",
+        description="Delete the client and revoke every token, code and consent it holds. 204 with no body; 404 if there is no such client.",
+        responses={204: None},
+    )
     def delete(self, request, client_id):
         client_delete(client=self._client(client_id), **self.who())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ClientSecretApi(AdminApiView):
-    @extend_schema(operation_id="rotateOAuth2ClientSecret", request=None, responses={200: ClientSerializer})
+    @extend_schema(
+        operation_id="rotateOAuth2ClientSecret",
+        summary="Rotate a client's secret",
+        request=None,
+        responses={200: ClientSerializer},
+    )
     def post(self, request, client_id):
         """Generate a new secret (returned once); the old one stops working at once."""
         result = client_secret_rotate(client=get_object_or_404(Client, client_id=client_id), **self.who())
@@ -182,6 +207,7 @@ class ClientSecretApi(AdminApiView):
 class ClientTokensApi(AdminApiView):
     @extend_schema(
         operation_id="deleteOAuth2Token",
+        summary="Revoke a client's tokens",
         parameters=[OpenApiParameter("client_id", str, required=True)],
         responses={204: None},
     )

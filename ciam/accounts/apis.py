@@ -74,6 +74,8 @@ def _validated(data, *, partial: bool) -> dict:
 class IdentityListApi(AdminApiView):
     @extend_schema(
         operation_id="listIdentities",
+        summary="List identities",
+        description="The people with an account (Kratos' identity shape), paginated with a Link header; credentials_identifier finds one by exact e-mail address.",
         parameters=[
             OpenApiParameter("page_size", int),
             OpenApiParameter("page_token", str),
@@ -89,7 +91,11 @@ class IdentityListApi(AdminApiView):
         return Response([identity_json(u) for u in rows], headers={"Link": link})
 
     @extend_schema(
-        operation_id="createIdentity", request=IdentitySerializer, responses={201: IdentitySerializer}
+        operation_id="createIdentity",
+        summary="Create an identity",
+        description="Create a person's account from traits (email, name) and, optionally, a password credential. 409 if the e-mail address is already used.",
+        request=IdentitySerializer,
+        responses={201: IdentitySerializer},
     )
     def post(self, request):
         data = _validated(request.data, partial=False)
@@ -113,12 +119,21 @@ class IdentityListApi(AdminApiView):
 
 
 class IdentityDetailApi(AdminApiView):
-    @extend_schema(operation_id="getIdentity", responses={200: IdentitySerializer})
+    @extend_schema(
+        operation_id="getIdentity",
+        summary="Read an identity",
+        description="One person's account by its ID: traits, state (active or inactive) and timestamps. No credential is ever returned.",
+        responses={200: IdentitySerializer},
+    )
     def get(self, request, identity_id):
         return Response(identity_json(get_object_or_404(User, pk=identity_id)))
 
     @extend_schema(
-        operation_id="patchIdentity", request=IdentitySerializer, responses={200: IdentitySerializer}
+        operation_id="patchIdentity",
+        summary="Change an identity with JSON Patch",
+        description="RFC 6902 JSON Patch on the identity's traits and state (active/inactive). Deactivating ends the person's sessions and revokes their tokens.",
+        request=IdentitySerializer,
+        responses={200: IdentitySerializer},
     )
     def patch(self, request, identity_id):
         user = get_object_or_404(User, pk=identity_id)
@@ -150,7 +165,12 @@ class IdentityDetailApi(AdminApiView):
         user.refresh_from_db()
         return Response(identity_json(user))
 
-    @extend_schema(operation_id="deleteIdentity", responses={204: None})
+    @extend_schema(
+        operation_id="deleteIdentity",
+        summary="Delete an identity",
+        description="Delete the person's account, end their sessions and revoke their tokens and consents. Refused (409) for the last active administrator. 204 with no body.",
+        responses={204: None},
+    )
     def delete(self, request, identity_id):
         user_delete(actor=request.user, user=get_object_or_404(User, pk=identity_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

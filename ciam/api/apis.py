@@ -46,6 +46,8 @@ class AdminIntrospectApi(AdminApiView):
 
     @extend_schema(
         operation_id="introspectOAuth2Token",
+        summary="Introspect a token",
+        description='RFC 7662 introspection for administrators: active, scope, client_id, sub, exp and the rest for a live access or refresh token; {"active": false} for anything else.',
         request=inline_serializer(
             "IntrospectForm",
             fields={"token": serializers.CharField(), "scope": serializers.CharField(required=False)},
@@ -73,6 +75,7 @@ class KeySetApi(AdminApiView):
 
     @extend_schema(
         operation_id="getJsonWebKeySet",
+        summary="Read a key set",
         responses={
             200: inline_serializer(
                 "JsonWebKeySet", fields={"keys": serializers.ListField(child=serializers.DictField())}
@@ -86,6 +89,7 @@ class KeySetApi(AdminApiView):
 
     @extend_schema(
         operation_id="createJsonWebKeySet",
+        summary="Rotate the signing keys",
         request=inline_serializer(
             "CreateJsonWebKeySet",
             fields={
@@ -121,6 +125,9 @@ class VersionApi(APIView):
 
     @extend_schema(
         operation_id="getVersion",
+        summary="Read the version",
+        description="The running CIAM version; public and unauthenticated, like /health (Hydra's /version).",
+        auth=[],
         responses={200: inline_serializer("Version", fields={"version": serializers.CharField()})},
     )
     def get(self, request):
@@ -134,6 +141,8 @@ class VersionApi(APIView):
 class AdminVersionApi(AdminApiView):
     @extend_schema(
         operation_id="getAdminVersion",
+        summary="Read the version (admin)",
+        description="The running CIAM version, for an authenticated administrator (Hydra's /admin/version).",
         responses={200: inline_serializer("AdminVersion", fields={"version": serializers.CharField()})},
     )
     def get(self, request):
@@ -190,6 +199,7 @@ class ScopeListApi(AdminApiView):
 
     @extend_schema(
         operation_id="createScope",
+        description="A JSON object with name, and optionally description (what the consent page says) and claims (what the scope releases). 409 if the name is taken; 400 names a bad field.",
         summary="Add a scope to the catalogue",
         request=ScopeSerializer,
         responses={201: ScopeSerializer},
@@ -210,7 +220,12 @@ class ScopeListApi(AdminApiView):
 
 
 class ScopeDetailApi(AdminApiView):
-    @extend_schema(operation_id="getScope", summary="Read a scope", responses={200: ScopeSerializer})
+    @extend_schema(
+        operation_id="getScope",
+        description="One scope of the catalogue: name, description, the claims it releases, whether it is built in, and how many clients may use it. 404 if it is not catalogued.",
+        summary="Read a scope",
+        responses={200: ScopeSerializer},
+    )
     def get(self, request, name):
         return Response(scope_json(get_object_or_404(Scope, name=name)))
 

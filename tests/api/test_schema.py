@@ -53,6 +53,19 @@ OPERATIONS = {
     ("/admin/scopes/{name}", "delete"),
     ("/admin/version", "get"),
     ("/version", "get"),
+    # The public endpoints, described beside the admin API (ciam.api.schema.PUBLIC_PATHS).
+    ("/.well-known/openid-configuration", "get"),
+    ("/.well-known/jwks.json", "get"),
+    ("/oauth2/auth", "get"),
+    ("/oauth2/token", "post"),
+    ("/oauth2/revoke", "post"),
+    ("/oauth2/introspect", "post"),
+    ("/oauth2/device/auth", "post"),
+    ("/userinfo", "get"),
+    ("/oauth2/sessions/logout", "get"),
+    ("/oauth2/register", "post"),
+    ("/health/alive", "get"),
+    ("/health/ready", "get"),
 }
 
 
@@ -90,6 +103,11 @@ def test_the_document_is_valid_openapi_and_lists_every_operation(document, tmp_p
     listed = {(path, method) for path, item in document["paths"].items() for method in item}
     assert listed >= OPERATIONS
     assert document["components"]["securitySchemes"]["adminBearer"]["scheme"] == "bearer"
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation.get("summary") and operation.get("description"), f"{method.upper()} {path}"
+    assert document["paths"]["/oauth2/token"]["post"]["security"] == [{"clientBasic": []}, {}]
+    assert document["paths"]["/.well-known/jwks.json"]["get"]["security"] == []
     target = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
 

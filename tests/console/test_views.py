@@ -249,3 +249,8 @@ def test_settings_say_durations_in_words_and_where_each_value_comes_from(console
     access = _setting_row(page, "Access token lifespan")
     assert "1 hour 30 minutes" in access and ">set<" in access
     assert "fixed policy" in _setting_row(page, "PKCE")
+
+
+def test_every_console_page_links_the_api_docs(console):
+    page = console.get(reverse("console:dashboard")).content.decode()
+    assert f'href="{reverse("api:docs")}"' in page and ">API docs<" in page
