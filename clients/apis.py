@@ -47,7 +47,10 @@ class ClientListApi(AdminApiView):
     @extend_schema(
         operation_id="listOAuth2Clients",
         summary="List clients",
-        description="Every OAuth2 client, newest first, paginated with a Link header (rel=next) carrying page_token; filter by exact client_name or owner. Secrets are never returned.",
+        description=(
+            "Every OAuth2 client, newest first, paginated with a Link header (rel=next) carrying page_token;"
+            " filter by exact client_name or owner. Secrets are never returned."
+        ),
         parameters=[
             OpenApiParameter("page_size", int, description="Items per page (default 100, at most 500)."),
             OpenApiParameter("page_token", str, description="Opaque token from the Link header's rel=next."),
@@ -67,7 +70,11 @@ class ClientListApi(AdminApiView):
     @extend_schema(
         operation_id="createOAuth2Client",
         summary="Create a client",
-        description="Register a client from Hydra's OAuth2Client JSON. Omitted fields take their defaults; a confidential client's generated secret is returned in this answer only (or send client_secret to choose one, at least 24 characters). 400 names each field in error.",
+        description=(
+            "Register a client from Hydra's OAuth2Client JSON. Omitted fields take their defaults; a "
+            "confidential client's generated secret is returned in this answer only (or send client_secret "
+            "to choose one, at least 24 characters). 400 names each field in error."
+        ),
         request=ClientSerializer,
         responses={201: ClientSerializer},
     )
@@ -95,7 +102,10 @@ class ClientDetailApi(AdminApiView):
     @extend_schema(
         operation_id="getOAuth2Client",
         summary="Read a client",
-        description="One client by its client_id, as Hydra's OAuth2Client JSON, without its secret. 404 if there is no such client.",
+        description=(
+            "One client by its client_id, as Hydra's OAuth2Client JSON, without its secret. 404 if there is "
+            "no such client."
+        ),
         responses={200: ClientSerializer},
     )
     def get(self, request, client_id):
@@ -183,7 +193,10 @@ class ClientDetailApi(AdminApiView):
     @extend_schema(
         operation_id="deleteOAuth2Client",
         summary="Delete a client",
-        description="Delete the client and revoke every token, code and consent it holds. 204 with no body; 404 if there is no such client.",
+        description=(
+            "Delete the client and revoke every token, code and consent it holds. 204 with no body; 404 if "
+            "there is no such client."
+        ),
         responses={204: None},
     )
     def delete(self, request, client_id):

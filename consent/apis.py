@@ -56,7 +56,10 @@ class ConsentSessionsApi(AdminApiView):
     @extend_schema(
         operation_id="listOAuth2ConsentSessions",
         summary="List a person's consents",
-        description="The clients a subject has allowed, with the scopes and audience granted and when; filter to one client with client.",
+        description=(
+            "The clients a subject has allowed, with the scopes and audience granted and when; filter to one"
+            " client with client."
+        ),
         parameters=[
             OpenApiParameter(
                 "subject", str, required=True, description="The person's subject (ID), or e-mail address."

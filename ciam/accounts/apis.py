@@ -75,7 +75,10 @@ class IdentityListApi(AdminApiView):
     @extend_schema(
         operation_id="listIdentities",
         summary="List identities",
-        description="The people with an account (Kratos' identity shape), paginated with a Link header; credentials_identifier finds one by exact e-mail address.",
+        description=(
+            "The people with an account (Kratos' identity shape), paginated with a Link header; "
+            "credentials_identifier finds one by exact e-mail address."
+        ),
         parameters=[
             OpenApiParameter("page_size", int),
             OpenApiParameter("page_token", str),
@@ -93,7 +96,10 @@ class IdentityListApi(AdminApiView):
     @extend_schema(
         operation_id="createIdentity",
         summary="Create an identity",
-        description="Create a person's account from traits (email, name) and, optionally, a password credential. 409 if the e-mail address is already used.",
+        description=(
+            "Create a person's account from traits (email, name) and, optionally, a password credential. 409"
+            " if the e-mail address is already used."
+        ),
         request=IdentitySerializer,
         responses={201: IdentitySerializer},
     )
@@ -122,7 +128,10 @@ class IdentityDetailApi(AdminApiView):
     @extend_schema(
         operation_id="getIdentity",
         summary="Read an identity",
-        description="One person's account by its ID: traits, state (active or inactive) and timestamps. No credential is ever returned.",
+        description=(
+            "One person's account by its ID: traits, state (active or inactive) and timestamps. No "
+            "credential is ever returned."
+        ),
         responses={200: IdentitySerializer},
     )
     def get(self, request, identity_id):
@@ -131,7 +140,10 @@ class IdentityDetailApi(AdminApiView):
     @extend_schema(
         operation_id="patchIdentity",
         summary="Change an identity with JSON Patch",
-        description="RFC 6902 JSON Patch on the identity's traits and state (active/inactive). Deactivating ends the person's sessions and revokes their tokens.",
+        description=(
+            "RFC 6902 JSON Patch on the identity's traits and state (active/inactive). Deactivating ends the"
+            " person's sessions and revokes their tokens."
+        ),
         request=IdentitySerializer,
         responses={200: IdentitySerializer},
     )
@@ -168,7 +180,10 @@ class IdentityDetailApi(AdminApiView):
     @extend_schema(
         operation_id="deleteIdentity",
         summary="Delete an identity",
-        description="Delete the person's account, end their sessions and revoke their tokens and consents. Refused (409) for the last active administrator. 204 with no body.",
+        description=(
+            "Delete the person's account, end their sessions and revoke their tokens and consents. Refused "
+            "(409) for the last active administrator. 204 with no body."
+        ),
         responses={204: None},
     )
     def delete(self, request, identity_id):

@@ -47,7 +47,10 @@ class AdminIntrospectApi(AdminApiView):
     @extend_schema(
         operation_id="introspectOAuth2Token",
         summary="Introspect a token",
-        description='RFC 7662 introspection for administrators: active, scope, client_id, sub, exp and the rest for a live access or refresh token; {"active": false} for anything else.',
+        description=(
+            "RFC 7662 introspection for administrators: active, scope, client_id, sub, exp and the rest for"
+            ' a live access or refresh token; {"active": false} for anything else.'
+        ),
         request=inline_serializer(
             "IntrospectForm",
             fields={"token": serializers.CharField(), "scope": serializers.CharField(required=False)},
@@ -199,7 +202,10 @@ class ScopeListApi(AdminApiView):
 
     @extend_schema(
         operation_id="createScope",
-        description="A JSON object with name, and optionally description (what the consent page says) and claims (what the scope releases). 409 if the name is taken; 400 names a bad field.",
+        description=(
+            "A JSON object with name, and optionally description (what the consent page says) and claims "
+            "(what the scope releases). 409 if the name is taken; 400 names a bad field."
+        ),
         summary="Add a scope to the catalogue",
         request=ScopeSerializer,
         responses={201: ScopeSerializer},
@@ -222,7 +228,10 @@ class ScopeListApi(AdminApiView):
 class ScopeDetailApi(AdminApiView):
     @extend_schema(
         operation_id="getScope",
-        description="One scope of the catalogue: name, description, the claims it releases, whether it is built in, and how many clients may use it. 404 if it is not catalogued.",
+        description=(
+            "One scope of the catalogue: name, description, the claims it releases, whether it is built in, "
+            "and how many clients may use it. 404 if it is not catalogued."
+        ),
         summary="Read a scope",
         responses={200: ScopeSerializer},
     )

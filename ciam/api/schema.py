@@ -12,8 +12,10 @@ class AdminBearerScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An admin API token (ciam_pat_...), or a client-credentials access token with the "
-            "ciam:admin scope.",
+            "description": (
+                "An admin API token (ciam_pat_...), or a client-credentials access token with the ciam:admin"
+                " scope."
+            ),
         }
 
 
@@ -121,7 +123,8 @@ _OAUTH_ERRORS = {
         "description": "Too many failed client authentications from this client or address; Retry-After."
     },
 }
-_CLIENT_AUTH: list[dict] = [{"clientBasic": []}, {}]  # client_secret_basic, or client_secret_post / none in the body
+# client_secret_basic, or client_secret_post / none (in the body)
+_CLIENT_AUTH: list[dict] = [{"clientBasic": []}, {}]
 _TOKEN_RESPONSE = _json(
     "The tokens (RFC 6749 §5.1): access_token, token_type Bearer, expires_in, scope, and refresh_token and "
     "id_token when granted.",
@@ -140,9 +143,11 @@ PUBLIC_PATHS: dict[str, dict] = {
         "get": {
             "operationId": "discoverOidcConfiguration",
             "summary": "OpenID Connect discovery",
-            "description": "The provider's metadata (OpenID Connect Discovery 1.0): issuer, endpoints, supported "
-            "grant types, scopes, claims, signing algorithms. Also at /.well-known/oauth-authorization-server "
-            "(RFC 8414).",
+            "description": (
+                "The provider's metadata (OpenID Connect Discovery 1.0): issuer, endpoints, supported grant "
+                "types, scopes, claims, signing algorithms. Also at /.well-known/oauth-authorization-server "
+                "(RFC 8414)."
+            ),
             "responses": {"200": _json("The provider metadata.")},
         }
     },
@@ -150,8 +155,10 @@ PUBLIC_PATHS: dict[str, dict] = {
         "get": {
             "operationId": "discoverJsonWebKeys",
             "summary": "Public signing keys",
-            "description": "The JSON Web Key Set (RFC 7517) that verifies ID tokens and JWT access tokens: the current "
-            "key and earlier ones still needed. Public parts only.",
+            "description": (
+                "The JSON Web Key Set (RFC 7517) that verifies ID tokens and JWT access tokens: the current "
+                "key and earlier ones still needed. Public parts only."
+            ),
             "responses": {
                 "200": _json("A JWK Set.", {"keys": {"type": "array", "items": {"type": "object"}}})
             },
@@ -161,10 +168,13 @@ PUBLIC_PATHS: dict[str, dict] = {
         "get": {
             "operationId": "oAuth2Authorize",
             "summary": "Authorization endpoint",
-            "description": "Start an authorization code flow (RFC 6749 §4.1, PKCE RFC 7636, OpenID Connect Core "
-            "§3.1) in the person's browser. The person signs in and consents (built-in pages, or the "
-            "deployment's login and consent app), then the browser is redirected to redirect_uri with code "
-            "and state, or with error. Only response_type=code; PKCE S256 is required for public clients.",
+            "description": (
+                "Start an authorization code flow (RFC 6749 §4.1, PKCE RFC 7636, OpenID Connect Core §3.1) "
+                "in the person's browser. The person signs in and consents (built-in pages, or the "
+                "deployment's login and consent app), then the browser is redirected to redirect_uri with "
+                "code and state, or with error. Only response_type=code; PKCE S256 is required for public "
+                "clients."
+            ),
             "parameters": [
                 _query("response_type", "code", True),
                 _query("client_id", "The client's ID.", True),
@@ -184,7 +194,9 @@ PUBLIC_PATHS: dict[str, dict] = {
             "responses": {
                 "200": _page("The sign-in or consent page, when the browser stays here."),
                 "302": {
-                    "description": "To the sign-in or consent page, or back to redirect_uri with code or error."
+                    "description": (
+                        "To the sign-in or consent page, or back to redirect_uri with code or error."
+                    )
                 },
                 "400": _page(
                     "A page explaining the problem when redirect_uri cannot be trusted.", or_error=True
@@ -196,9 +208,12 @@ PUBLIC_PATHS: dict[str, dict] = {
         "post": {
             "operationId": "oauth2TokenExchange",
             "summary": "Token endpoint",
-            "description": "Exchange a grant for tokens (RFC 6749 §3.2): authorization_code (with code_verifier), "
-            "refresh_token (rotated; a reused one revokes its family), client_credentials, and the device code "
-            "grant (RFC 8628). Confidential clients authenticate with HTTP Basic or client_secret_post.",
+            "description": (
+                "Exchange a grant for tokens (RFC 6749 §3.2): authorization_code (with code_verifier), "
+                "refresh_token (rotated; a reused one revokes its family), client_credentials, and the "
+                "device code grant (RFC 8628). Confidential clients authenticate with HTTP Basic or "
+                "client_secret_post."
+            ),
             "security": _CLIENT_AUTH,
             "requestBody": _form(
                 {
@@ -226,8 +241,10 @@ PUBLIC_PATHS: dict[str, dict] = {
         "post": {
             "operationId": "revokeOAuth2Token",
             "summary": "Revoke a token",
-            "description": "RFC 7009: revoke one of the client's access or refresh tokens (a refresh token with its "
-            "access token). Answers 200 even for an unknown token, as the RFC says.",
+            "description": (
+                "RFC 7009: revoke one of the client's access or refresh tokens (a refresh token with its "
+                "access token). Answers 200 even for an unknown token, as the RFC says."
+            ),
             "security": _CLIENT_AUTH,
             "requestBody": _form(
                 {
@@ -246,8 +263,11 @@ PUBLIC_PATHS: dict[str, dict] = {
         "post": {
             "operationId": "introspectOAuth2TokenPublic",
             "summary": "Introspect a token (resource servers)",
-            "description": "RFC 7662, for resource servers: a client allowed the ciam:introspect scope (or a bearer "
-            "token with it) learns whether a token is active, and its scope, client_id, sub, aud and exp.",
+            "description": (
+                "RFC 7662, for resource servers: a client allowed the ciam:introspect scope (or a bearer "
+                "token with it) learns whether a token is active, and its scope, client_id, sub, aud and "
+                "exp."
+            ),
             "security": [{"clientBasic": []}, {"adminBearer": []}],
             "requestBody": _form(
                 {"token": _string("The token."), "token_type_hint": _string("A hint.")}, ["token"]
@@ -262,8 +282,10 @@ PUBLIC_PATHS: dict[str, dict] = {
         "post": {
             "operationId": "oAuth2DeviceFlow",
             "summary": "Start a device authorization",
-            "description": "RFC 8628 §3.1: a device (TV, CLI) gets a device_code to poll the token endpoint with and a "
-            "user_code the person enters at verification_uri.",
+            "description": (
+                "RFC 8628 §3.1: a device (TV, CLI) gets a device_code to poll the token endpoint with and a "
+                "user_code the person enters at verification_uri."
+            ),
             "security": _CLIENT_AUTH,
             "requestBody": _form({"client_id": _string("The client's ID."), "scope": _string("Scopes.")}, []),
             "responses": {
@@ -286,8 +308,10 @@ PUBLIC_PATHS: dict[str, dict] = {
         "get": {
             "operationId": "getOidcUserInfo",
             "summary": "UserInfo",
-            "description": "OpenID Connect Core §5.3: the signed-in person's claims that the access token's scopes "
-            "release (sub always; name, email... with profile, email). Also POST.",
+            "description": (
+                "OpenID Connect Core §5.3: the signed-in person's claims that the access token's scopes "
+                "release (sub always; name, email... with profile, email). Also POST."
+            ),
             "security": [{"accessToken": []}],
             "responses": {
                 "200": _json("The claims.", {"sub": {"type": "string"}}),
@@ -299,8 +323,10 @@ PUBLIC_PATHS: dict[str, dict] = {
         "get": {
             "operationId": "revokeOidcSession",
             "summary": "Sign out (RP-initiated logout)",
-            "description": "OpenID Connect RP-Initiated Logout 1.0: end the person's session, then go to a registered "
-            "post_logout_redirect_uri (with state), or to a signed-out page.",
+            "description": (
+                "OpenID Connect RP-Initiated Logout 1.0: end the person's session, then go to a registered "
+                "post_logout_redirect_uri (with state), or to a signed-out page."
+            ),
             "parameters": [
                 _query("id_token_hint", "An ID token the client got."),
                 _query("client_id", "The client, when there is no id_token_hint."),
@@ -322,8 +348,10 @@ PUBLIC_PATHS: dict[str, dict] = {
         "post": {
             "operationId": "createOidcDynamicClient",
             "summary": "Dynamic client registration",
-            "description": "RFC 7591 (when CIAM_DCR_ENABLED is on): register a client and get its client_id, secret "
-            "and a registration_access_token to manage it at /oauth2/register/{client_id} (RFC 7592).",
+            "description": (
+                "RFC 7591 (when CIAM_DCR_ENABLED is on): register a client and get its client_id, secret and"
+                " a registration_access_token to manage it at /oauth2/register/{client_id} (RFC 7592)."
+            ),
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": {"type": "object"}}},
