@@ -239,6 +239,9 @@ CIAM_ADMIN_AUTH_MAX_FAILURES = env_int("CIAM_ADMIN_AUTH_MAX_FAILURES", 10, minim
 CIAM_CLIENT_AUTH_MAX_FAILURES = env_int("CIAM_CLIENT_AUTH_MAX_FAILURES", 10, minimum=1)
 # Whether people may create their own accounts at /registration.
 CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
+# Whether the consent page's "Remember this decision" starts ticked. Off: a person chooses to be
+# remembered by an application (first-party ones usually skip consent altogether).
+CIAM_CONSENT_REMEMBER_DEFAULT = env_bool("CIAM_CONSENT_REMEMBER_DEFAULT", False)
 
 # --- Sessions, cookies, security headers -----------------------------------------------------
 

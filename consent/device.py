@@ -181,7 +181,8 @@ def _device_page(request: AuthenticatedRequest) -> HttpResponse:
     challenge = secrets.token_urlsafe(24)
     request.session[_SESSION_KEY] = {"challenge": challenge, "grant": grant.pk}
     consent_form = ConsentForm(
-        requested_scopes=grant.scope.split(), initial={"consent_challenge": challenge, "remember": True}
+        requested_scopes=grant.scope.split(),
+        initial={"consent_challenge": challenge, "remember": settings.CIAM_CONSENT_REMEMBER_DEFAULT},
     )
     return _consent_page(request, grant, client, consent_form)
 

@@ -4,6 +4,7 @@ ciam.accounts'; device codes consent.device).
 Every page works with JavaScript off; every form is CSRF-protected; none is cached.
 """
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -39,13 +40,17 @@ def home(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     """GET asks for confirmation; only a POST signs out (no sign-out by a cross-site link)."""
     if request.method == "POST":
-        if request.user.is_authenticated:
-            audit_record(
-                event="logout", actor=request.user, subject=request.user.email, ip_address=client_ip(request)
-            )
-        logout(request)
+        _sign_out(request)
         return render(request, "consent/logged_out.html")
     return render(request, "consent/logout.html")
+
+
+def _sign_out(request: HttpRequest) -> None:
+    if request.user.is_authenticated:
+        audit_record(
+            event="logout", actor=request.user, subject=request.user.email, ip_address=client_ip(request)
+        )
+    logout(request)
 
 
 @csrf_protect
@@ -71,7 +76,7 @@ def consent_view(request: HttpRequest) -> HttpResponse:
     form = ConsentForm(
         request.POST or None,
         requested_scopes=requested,
-        initial={"consent_challenge": challenge, "remember": True},
+        initial={"consent_challenge": challenge, "remember": settings.CIAM_CONSENT_REMEMBER_DEFAULT},
     )
     status = 200
 
@@ -80,6 +85,12 @@ def consent_view(request: HttpRequest) -> HttpResponse:
             request, "invalid_request", "This request was already answered. Go back to the application."
         )
 
+    if request.method == "POST" and "switch" in request.POST:
+        # "Not you?": sign out, and ask the same request again for whoever signs in next.
+        if not flows.discard(pending):
+            return answered_already()
+        _sign_out(request)
+        return redirect(flows.restart_uri(pending))
     if request.method == "POST":
         if "deny" in request.POST:
             if not flows.discard(pending):

@@ -416,6 +416,11 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             ),
         ),
         ("Self-registration", on(settings.CIAM_REGISTRATION_ENABLED), ("CIAM_REGISTRATION_ENABLED",)),
+        (
+            "Consent page: remember the decision ticked",
+            on(settings.CIAM_CONSENT_REMEMBER_DEFAULT),
+            ("CIAM_CONSENT_REMEMBER_DEFAULT",),
+        ),
         ("Dynamic client registration", on(settings.CIAM_DCR_ENABLED), ("CIAM_DCR_ENABLED",)),
         ("Device code lifespan", words(settings.CIAM_DEVICE_CODE_LIFESPAN), ("CIAM_DEVICE_CODE_LIFESPAN",)),
         ("Device poll interval", words(settings.CIAM_DEVICE_POLL_INTERVAL), ("CIAM_DEVICE_POLL_INTERVAL",)),

@@ -13,7 +13,7 @@ from functools import cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from oauth2_provider.settings import oauth2_settings
@@ -172,6 +172,19 @@ def load(request: HttpRequest, challenge: str | None) -> dict | None:
     if flow is None:
         return None
     return {"scopes": flow.requested_scope, "credentials": flow.credentials, "flow": flow}
+
+
+def restart_uri(pending: dict) -> str:
+    """The authorization request `load` returned, as it was asked, for whoever signs in next
+    (a person who is not the one signed in): without the hints that named the earlier one."""
+    kept = {
+        key: value
+        for key, value in pending["credentials"].items()
+        if key not in ("login_hint", "id_token_hint") and isinstance(value, str)
+    }
+    params = QueryDict(mutable=True)
+    params.update({**kept, "scope": " ".join(pending["scopes"])})
+    return authorization_uri(params)
 
 
 def discard(pending: dict) -> bool:

@@ -45,13 +45,14 @@ def sign_in(page, email="dana@example.com", password=PASSWORD):
 
 
 def signed_in_with_tokens(live_issuer, page, callback, app):
-    """Dana (a new account) signs in and allows the app in `page`; the app's token response."""
+    """Dana (a new account) signs in and allows the app in `page`, remembered; the app's token response."""
     User.objects.create_user(email="dana@example.com", password=PASSWORD)
     session = oauth_session(app)
     verifier = generate_token(64)
     url, _ = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
     page.goto(url)
     sign_in(page)
+    page.check("input[name=remember]")  # Dana chooses to be remembered: the app is not asked about again
     page.click("button:has-text('Allow access')")
     token = session.fetch_token(
         f"{live_issuer}/oauth2/token", authorization_response=callback.urls[-1], code_verifier=verifier
@@ -268,3 +269,33 @@ def test_on_a_phone_the_header_still_says_who_is_signed_in(live_issuer, new_page
     assert page.locator(".topbar-user .muted").is_visible()
     assert page.locator(".topbar-user .muted").inner_text() == "dana@example.com"
     shot(page, "account-apps-phone")
+
+
+def test_not_you_signs_out_and_asks_the_same_request_for_another_account(
+    live_issuer, new_page, callback, app
+):
+    User.objects.create_user(email="dana@example.com", password=PASSWORD)
+    erin = User.objects.create_user(email="erin@example.com", password=PASSWORD)
+    page = new_page()
+    session = oauth_session(app)
+    verifier = generate_token(64)
+    url, state = session.create_authorization_url(f"{live_issuer}/oauth2/auth", code_verifier=verifier)
+    page.goto(url)
+    sign_in(page)
+    assert "dana@example.com" in page.locator(".signed-in-as").inner_text()
+    assert not page.locator("input[name=remember]").is_checked()  # a third-party app: the person chooses
+    shot(page, "consent-not-you")
+    page.click("button:has-text('Not you?')")
+
+    assert page.locator("h1").inner_text() == "Sign in" and "Acme Notes" in page.content()
+    assert page.locator("input[name=email]").input_value() == ""
+    sign_in(page, email="erin@example.com")
+    assert "erin@example.com" in page.locator(".signed-in-as").inner_text()
+    page.click("button:has-text('Allow access')")
+    returned = callback.urls[-1]
+    assert query_of(returned)["state"] == state  # the application's own request went on
+    token = session.fetch_token(
+        f"{live_issuer}/oauth2/token", authorization_response=returned, code_verifier=verifier
+    )
+    assert session.get(f"{live_issuer}/userinfo").json()["sub"] == erin.oidc_subject
+    assert token["id_token"]

@@ -102,6 +102,34 @@ def test_the_consent_page_shows_the_client_and_scopes_in_plain_words(flow, publi
     assert "no-cache" in page["Cache-Control"] or "max-age=0" in page["Cache-Control"]
 
 
+def test_remember_starts_unticked_unless_the_deployment_says_so(flow, public_client, settings):
+    _, challenge = pkce_pair()
+    location = flow.authorize(public_client.client.client_id, challenge=challenge)["Location"]
+    assert 'name="remember" id="id_remember" value="on">' in flow.web.get(location).content.decode()
+    settings.CIAM_CONSENT_REMEMBER_DEFAULT = True
+    assert 'name="remember" id="id_remember" value="on" checked>' in flow.web.get(location).content.decode()
+
+
+def test_not_you_signs_out_and_restarts_the_same_request_without_the_old_hints(user, public_client):
+    web = signed_in(user)
+    _, challenge = pkce_pair()
+    location = authorize(
+        web, public_client.client.client_id, code_challenge=challenge, state="keep-me", login_hint=user.email
+    )["Location"]
+    consent_challenge = query_of(location)["consent_challenge"]
+    switched = web.post("/consent", {"consent_challenge": consent_challenge, "switch": "1"})
+    assert switched.status_code == 302 and switched["Location"].startswith("/oauth2/auth?")
+    again = query_of(switched["Location"])
+    assert again["state"] == "keep-me" and again["code_challenge"] == challenge
+    assert again["client_id"] == public_client.client.client_id and "login_hint" not in again
+    assert "_auth_user_id" not in web.session  # signed out
+    assert AuditEvent.objects.filter(event="logout", subject=user.email).exists()
+    # The old challenge is closed: it can no longer be answered.
+    assert web.post("/consent", {"consent_challenge": consent_challenge, "allow": "1"}).status_code == 400
+    # Anyone who signs in next is asked for the same request.
+    assert web.get(switched["Location"])["Location"].startswith("/login?")
+
+
 def test_an_unticked_scope_is_not_remembered_as_granted(user, public_client):
     web = signed_in(user)
     consent(web, authorize(web, public_client.client.client_id)["Location"], scopes=[])
