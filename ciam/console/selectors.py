@@ -91,25 +91,26 @@ def activity(range_key: str) -> dict:
 
 
 def charts(found: dict) -> list[dict]:
-    """One small chart per series, each on its own scale so that none hides another: the
-    polyline's points in a 0..100 box (the page stretches it), and the numbers for a table."""
+    """One small bar chart per series, each on its own scale so that none hides another: a bar
+    per bucket in a 100 x 100 box (the page stretches it), and the numbers for a table."""
     buckets, daily = found["buckets"], found["daily"]
-    last = max(1, len(buckets) - 1)
+    slot = 100 / len(buckets)
     made = []
     for key, values in found["series"].items():
         peak = max(values)
         top = max(1, peak)
-        points = " ".join(f"{i * 100 / last:.2f},{100 - v * 92 / top:.2f}" for i, v in enumerate(values))
-        made.append(
+        bars = [
             {
-                "key": key,
-                "label": LABELS[key],
-                "total": sum(values),
-                "peak": peak,
-                "points": points,
-                "area": f"0,100 {points} 100,100",
+                "x": f"{i * slot + slot * 0.15:.3f}",
+                "width": f"{slot * 0.7:.3f}",
+                "height": f"{v * 96 / top:.3f}",
+                "y": f"{100 - v * 96 / top:.3f}",
+                "value": v,
             }
-        )
+            for i, v in enumerate(values)
+            if v
+        ]
+        made.append({"key": key, "label": LABELS[key], "total": sum(values), "peak": peak, "bars": bars})
     fmt = "%a %d %b" if daily else "%H:%M"
     marks = [buckets[0], buckets[len(buckets) // 2], buckets[-1]]
     return [dict(chart, axis=[m.strftime(fmt) for m in marks]) for chart in made]
