@@ -8,7 +8,7 @@ SECRET_KEY or CIAM_ISSUER stops start-up with a message naming the variable.
 import ipaddress
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -242,6 +242,46 @@ CIAM_REGISTRATION_ENABLED = env_bool("CIAM_REGISTRATION_ENABLED", True)
 # Whether the consent page's "Remember this decision" starts ticked. Off: a person chooses to be
 # remembered by an application (first-party ones usually skip consent altogether).
 CIAM_CONSENT_REMEMBER_DEFAULT = env_bool("CIAM_CONSENT_REMEMBER_DEFAULT", False)
+
+# --- E-mail -----------------------------------------------------------------------------------
+# EMAIL_URL names the SMTP server: smtp://user:pass@host:25 (plain), smtp+tls://... (STARTTLS,
+# port 587 by default), smtps://... (TLS from the start, 465). Without it, messages are written to
+# var/mail/ (one file each) and listed on the console's Outbox in DEBUG.
+EMAIL_URL = env_str("EMAIL_URL")
+EMAIL_FROM = env_str("EMAIL_FROM") or "CIAM <no-reply@localhost>"
+DEFAULT_FROM_EMAIL = EMAIL_FROM
+CIAM_MAIL_DIR = BASE_DIR / "var" / "mail"
+if EMAIL_URL:
+    _mail = urlsplit(EMAIL_URL)
+    if _mail.scheme not in ("smtp", "smtp+tls", "smtps") or not _mail.hostname:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must be smtp://, smtp+tls:// or smtps://user:password@host:port (got {_mail.scheme}://...)"
+        )
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _mail.hostname
+    EMAIL_PORT = _mail.port or {"smtp": 25, "smtp+tls": 587, "smtps": 465}[_mail.scheme]
+    EMAIL_HOST_USER = unquote(_mail.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
+    EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _mail.scheme == "smtps"
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(CIAM_MAIL_DIR)
+# How many times a message is tried before the failure is logged (the flow's state is kept: the
+# person can ask for it again).
+CIAM_MAIL_ATTEMPTS = env_int("CIAM_MAIL_ATTEMPTS", 3, minimum=1, maximum=10)
+# The deployment's name in messages and pages.
+CIAM_SITE_NAME = env_str("CIAM_SITE_NAME") or "CIAM"
+
+# Verification and recovery: how long a link or code works; whether sign-in to applications
+# waits for a verified address.
+CIAM_VERIFICATION_LIFESPAN = env_int("CIAM_VERIFICATION_LIFESPAN", 24 * 3600, minimum=300)
+CIAM_RECOVERY_LIFESPAN = env_int("CIAM_RECOVERY_LIFESPAN", 900, minimum=60, maximum=86400)
+CIAM_REQUIRE_VERIFIED_EMAIL = env_bool("CIAM_REQUIRE_VERIFIED_EMAIL", False)
+# Recovery and verification e-mails asked for, per address and per network address, within
+# CIAM_LOGIN_FAILURE_WINDOW.
+CIAM_MAIL_MAX_REQUESTS = env_int("CIAM_MAIL_MAX_REQUESTS", 5, minimum=1)
 
 # --- Sessions, cookies, security headers -----------------------------------------------------
 

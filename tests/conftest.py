@@ -12,7 +12,7 @@ from ciam.oauth.views import discovery
 from clients.services import ClientWithSecret
 from tests.factories import make_client as create_client
 from tests.factories import make_m2m_client, make_public_client, make_user
-from tests.helpers import Flow
+from tests.helpers import Flow, Inbox
 
 
 @pytest.fixture(autouse=True)
@@ -160,3 +160,16 @@ def admin_bearer(db) -> str:
 def api(admin_bearer) -> DjangoClient:
     """A test client authenticated to the admin API."""
     return DjangoClient(HTTP_AUTHORIZATION=admin_bearer)
+
+
+@pytest.fixture
+def smtp(settings):
+    """Mail goes to a real SMTP server on loopback; the fixture is its inbox."""
+    inbox = Inbox()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = inbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    inbox.close()

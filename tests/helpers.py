@@ -3,6 +3,8 @@ the browser's callback. Tests import them from here; fixtures are in conftest.py
 
 import base64
 import contextlib
+import email
+import email.policy
 import hashlib
 import json
 import os
@@ -23,9 +25,11 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import psycopg
 import pytest
 import requests
+from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 from django.test import Client as DjangoClient
+from django.test import TestCase, override_settings
 from django.utils import timezone
 from jwcrypto import jwk
 
@@ -574,3 +578,66 @@ def live_device_start(issuer: str, name: str = "Living-room TV"):
         timeout=10,
     ).json()
     return client, started
+
+
+class Inbox:
+    """A real SMTP server on loopback (aiosmtpd, in this process): the messages it received."""
+
+    def __init__(self):
+        self.messages: list = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._controller.start()
+        self.port = self._controller.port
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def close(self) -> None:
+        self._controller.stop()
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def last(self, address: str, *, timeout: float = 10.0):
+        """The latest message to `address` (waiting a little for it: mail leaves after commit)."""
+        assert wait_until(lambda: self.to(address), timeout=timeout), f"no message to {address}"
+        return self.to(address)[-1]
+
+    @staticmethod
+    def text(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @classmethod
+    def link(cls, message) -> str:
+        return re.search(r"(https?://\S+\?token=[A-Za-z0-9_\-]+)", cls.text(message)).group(1)
+
+    @classmethod
+    def code(cls, message) -> str:
+        return re.search(r"code[^0-9]*([0-9]{6})", cls.text(message)).group(1)
+
+
+def register_verified(web, email: str, password: str = "a sturdy passphrase 9", **fields):
+    """Register at /registration, read the code the real message carries (an SMTP server of its
+    own, for this call) and enter it: the answer to the verification, which signs the person in."""
+    inbox = Inbox()
+    mail_to_inbox = override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=inbox.port,
+        EMAIL_USE_TLS=False,
+        EMAIL_USE_SSL=False,
+        EMAIL_HOST_USER="",
+        EMAIL_HOST_PASSWORD="",
+    )
+    try:
+        with mail_to_inbox, TestCase.captureOnCommitCallbacks(execute=True):
+            page = web.post(
+                "/registration",
+                {"email": email, "password": password, "password_confirm": password, **fields},
+            )
+        assert page.status_code == 200, page.status_code
+        code = Inbox.code(inbox.last(email))
+    finally:
+        inbox.close()
+    return web.post("/verification", {"flow": page.context["form"].initial["flow"], "code": code})

@@ -53,15 +53,13 @@ class RegistrationForm(forms.Form):
     )
 
     error_messages = {
-        "duplicate_email": "An account with this e-mail address already exists. Sign in instead.",
         "password_mismatch": "The two passwords do not match.",
     }
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError(self.error_messages["duplicate_email"], code="duplicate_email")
-        return email
+        # Whether the address has an account is not said here (nor anywhere): both get "check
+        # your e-mail", and the owner of a taken address hears of the attempt.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()
@@ -117,3 +115,62 @@ class DeleteUserForm(forms.Form):
         if value != self.user.email:
             raise forms.ValidationError("That is not this account's e-mail address.")
         return value
+
+
+class EmailCodeForm(forms.Form):
+    """The 6-digit code from a message, for the flow the page is about."""
+
+    flow = forms.UUIDField(widget=forms.HiddenInput)
+    code = forms.RegexField(
+        label="Code from the e-mail",
+        regex=r"^\s*[0-9]{6}\s*$",
+        max_length=12,
+        error_messages={"invalid": "Enter the 6 digits from the e-mail."},
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9]{6}",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+class EmailAddressForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class NewPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="New password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+    )
+    password_confirm = forms.CharField(
+        label="Confirm the new password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and confirm and password != confirm:
+            self.add_error("password_confirm", "The two passwords do not match.")
+        if password:
+            try:
+                password_validation.validate_password(password, self.user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned

@@ -115,6 +115,8 @@ class FailedAttempt(models.Model):
         ADMIN_CREDENTIAL = "admin_credential", "Refused admin API credential"
         DEVICE_CODE = "device_code", "Wrong device code"
         CLIENT_SECRET = "client_secret", "Refused client authentication"
+        MAIL_REQUEST = "mail_request", "Recovery or verification e-mail asked for"
+        WRONG_CODE = "wrong_code", "Wrong e-mailed code"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # What is being guessed at: the e-mail signed in as, the client authenticating, the person
@@ -145,3 +147,38 @@ class AccountLock(models.Model):
 
     def __str__(self) -> str:
         return f"AccountLock {self.email}"
+
+
+class EmailCode(models.Model):
+    """A link and a 6-digit code sent to an address, to prove the person reads it: verifying the
+    address (of an account, or the new one of an e-mail change) or recovering the account.
+
+    Both are single-use and kept only as digests (the code's with this row's id, so that equal
+    codes of two people never match each other's row). A code allows a few tries only."""
+
+    class Purpose(models.TextChoices):
+        VERIFY = "verify", "Verify the address"
+        RECOVER = "recover", "Recover the account"
+
+    MAX_TRIES = 5
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_codes")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    email = models.EmailField(max_length=254)  # where it was sent (a new address, for a change)
+    link_digest = models.CharField(max_length=64, unique=True)
+    code_digest = models.CharField(max_length=64)
+    tries = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose", "created"], name="emailcode_user_purpose_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.user_id} ({self.created:%Y-%m-%d %H:%M})"
+
+    @property
+    def usable(self) -> bool:
+        return self.used is None and self.expires > timezone.now() and self.tries < self.MAX_TRIES

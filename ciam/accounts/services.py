@@ -128,7 +128,7 @@ def _keep_an_administrator(user: User, change: str) -> None:
         )
 
 
-def _withdraw_access(user: User) -> None:
+def withdraw_access(user: User) -> None:
     """End the person's sessions everywhere, and have every token issued to them revoked."""
     Session.objects.filter(user=user).delete()
     access_withdrawn.send(sender=User, user=user)
@@ -140,7 +140,7 @@ def user_lock(*, actor: Any, user: User) -> None:
     _keep_an_administrator(user, "locking it")
     user.locked_until = LOCKED_FOREVER
     user.save(update_fields=["locked_until", "updated_at"])
-    _withdraw_access(user)
+    withdraw_access(user)
     audit_record(event="user.locked", actor=actor, subject=user.email)
 
 
@@ -161,7 +161,7 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> None:
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
     if not active:
-        _withdraw_access(user)
+        withdraw_access(user)
     audit_record(event="user.activated" if active else "user.deactivated", actor=actor, subject=user.email)
 
 
@@ -170,7 +170,7 @@ def user_delete(*, actor: Any, user: User) -> None:
     """Delete an identity with its sessions, tokens and consents (the audit log keeps its e-mail)."""
     _keep_an_administrator(user, "deleting it")
     email = user.email
-    _withdraw_access(user)
+    withdraw_access(user)
     user.delete()
     audit_record(event="user.deleted", actor=actor, subject=email)
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,8 +21,18 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ciam.accounts import selfservice
 from ciam.accounts.authn import mark_signed_in
-from ciam.accounts.forms import DeleteUserForm, LoginForm, RegistrationForm, SetPasswordForm, UserCreateForm
+from ciam.accounts.forms import (
+    DeleteUserForm,
+    EmailAddressForm,
+    EmailCodeForm,
+    LoginForm,
+    NewPasswordForm,
+    RegistrationForm,
+    SetPasswordForm,
+    UserCreateForm,
+)
 from ciam.accounts.models import AccountLock, User
 from ciam.accounts.services import (
     address_throttle,
@@ -192,16 +203,239 @@ def registration_view(request: HttpRequest) -> HttpResponse:
             form = RegistrationForm(initial={"email": request.POST.get("email", "")[:254]})
             return _throttled(request, form, throttle, "accounts/registration.html", context)
         if form.is_valid():
-            user = user_register(
-                email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip_address=ip
-            )
-            mark_signed_in(request, user, remember=False)
-            login_success_record(user=user, ip_address=ip)
-            return _signed_in(request, user, flow, next_url, remember=False)
-        if form.has_error("email", code="duplicate_email"):
-            registration_refused_record(email=request.POST.get("email", "")[:254], ip_address=ip)
+            email = form.cleaned_data["email"]
+            if User.objects.filter(email=email).exists():
+                # The same page as for a new account; the address's owner hears of the attempt.
+                registration_refused_record(email=email, ip_address=ip)
+                make_password(form.cleaned_data["password"])  # the time a new account takes
+                sent = selfservice.registration_taken(email=email)
+            else:
+                user = user_register(email=email, password=form.cleaned_data["password"], ip_address=ip)
+                sent = selfservice.verification_send(user=user, ip_address=ip)
+                request.session[_PENDING_KEY] = {
+                    "user": str(user.pk),
+                    "login_challenge": context["login_challenge"],
+                    "next": context["next"],
+                }
+            return _check_email(request, email=email, flow=sent.flow, purpose="registration", context=context)
         return render(request, "accounts/registration.html", {**context, "form": form}, status=400)
     return render(request, "accounts/registration.html", {**context, "form": form})
+
+
+# --- Verification and recovery (ciam.accounts.selfservice) ---------------------------------------
+
+# A registration in this browser, waiting for its address to be verified: who, and what the
+# sign-in resumes once it is.
+_PENDING_KEY = "ciam_pending_registration"
+# The recovery this browser proved it may complete (by its link or its code): the flow's id.
+_RECOVERY_KEY = "ciam_recovery"
+
+
+def _check_email(
+    request: HttpRequest, *, email: str, flow: str, purpose: str, context: dict | None = None, form=None
+) -> HttpResponse:
+    """ "Check your e-mail": where the message went (whether or not it did), and its code's form."""
+    form = form or EmailCodeForm(initial={"flow": flow})
+    return render(
+        request,
+        "accounts/check_email.html",
+        {**(context or {}), "email": email, "purpose": purpose, "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _verified(request: HttpRequest, user: User) -> HttpResponse:
+    """An address was just verified: the registration this browser made signs in and goes on;
+    anyone else is told, and may sign in."""
+    pending = request.session.pop(_PENDING_KEY, None)
+    if pending and pending.get("user") == str(user.pk) and user.is_active:
+        challenge = pending.get("login_challenge") or ""
+        flow = provider.own_login(request, challenge) if challenge else None
+        if flow is False or (challenge and flow is None):
+            return _stale_sign_in(request)
+        next_url = flow.request_path if flow is not None else safe_next(pending.get("next"), request)
+        mark_signed_in(request, user, remember=False)
+        login_success_record(user=user, ip_address=client_ip(request))
+        return _signed_in(request, user, flow, next_url, remember=False)
+    return render(
+        request, "accounts/message.html", {"title": "Your e-mail address is verified", "verified": True}
+    )
+
+
+def _code_throttled(request: HttpRequest, template: str, context: dict) -> HttpResponse | None:
+    wait = selfservice.code_throttle(client_ip(request))
+    if not wait:
+        return None
+    minutes = max(1, round(wait / 60))
+    response = render(
+        request,
+        template,
+        {
+            **context,
+            "throttled": f"Too many wrong codes from your network. Wait about {minutes} minute"
+            f"{'s' if minutes != 1 else ''} and try again.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _mail_throttled(request: HttpRequest, email: str, template: str, context: dict) -> HttpResponse | None:
+    wait = selfservice.mail_throttle(email, client_ip(request))
+    if not wait:
+        return None
+    minutes = max(1, round(wait / 60))
+    response = render(
+        request,
+        template,
+        {
+            **context,
+            "throttled": f"Too many messages asked for. Wait about {minutes} minute"
+            f"{'s' if minutes != 1 else ''} and try again.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verification_view(request: HttpRequest) -> HttpResponse:
+    """/verification: the link of a verification message, its code, or asking for a new one."""
+    ip = client_ip(request)
+    if request.method == "GET" and "token" in request.GET:
+        user = selfservice.verify_by_link(request.GET["token"][:200], ip_address=ip)
+        if user is None:
+            return render(
+                request,
+                "accounts/verification.html",
+                {"form": EmailAddressForm(), "problem": _SPENT_LINK},
+                status=400,
+            )
+        return _verified(request, user)
+    if request.method == "POST" and "code" in request.POST:
+        form = EmailCodeForm(request.POST)
+        email = request.POST.get("email", "")[:254]
+        if throttled := _code_throttled(request, "accounts/check_email.html", {"form": form, "email": email}):
+            return throttled
+        if form.is_valid():
+            user = selfservice.verify_by_code(
+                str(form.cleaned_data["flow"]), form.cleaned_data["code"], ip_address=ip
+            )
+            if user is not None:
+                return _verified(request, user)
+            form.add_error("code", _WRONG_CODE)
+        return _check_email(request, email=email, flow="", purpose="verification", form=form)
+    # Signed in with an address to verify (CIAM_REQUIRE_VERIFIED_EMAIL sends people here on the
+    # way to an application): the message goes to that address, and the code resumes `next`.
+    person = request.user if request.user.is_authenticated and not request.user.email_verified else None
+    next_url = (
+        safe_next(request.POST.get("next") or request.GET.get("next"), request, default="") if person else ""
+    )
+    page = {"person": person, "next": next_url}
+    address = EmailAddressForm(request.POST or None, initial={"email": person.email if person else ""})
+    if request.method == "POST":
+        if not address.is_valid():
+            return render(request, "accounts/verification.html", {**page, "form": address}, status=400)
+        email = address.cleaned_data["email"]
+        if throttled := _mail_throttled(
+            request, email, "accounts/verification.html", {**page, "form": address}
+        ):
+            return throttled
+        sent = selfservice.verification_request(email=email, ip_address=ip)
+        if person is not None and normalize_email(email) == person.email:
+            request.session[_PENDING_KEY] = {"user": str(person.pk), "login_challenge": "", "next": next_url}
+        return _check_email(request, email=email, flow=sent.flow, purpose="verification")
+    return render(request, "accounts/verification.html", {**page, "form": address})
+
+
+_SPENT_LINK = "This link has expired or was already used. Ask for a new message below."
+_WRONG_CODE = "That code is not right, or it has expired. Check the latest message, or ask for a new one."
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def recovery_view(request: HttpRequest) -> HttpResponse:
+    """/recovery: "Forgot your password?", the link or the code of a recovery message."""
+    ip = client_ip(request)
+    if request.method == "GET" and "token" in request.GET:
+        row = selfservice.recovery_by_link(request.GET["token"][:200])
+        if row is None:
+            return render(
+                request,
+                "accounts/recovery.html",
+                {"form": EmailAddressForm(), "problem": _SPENT_LINK},
+                status=400,
+            )
+        request.session[_RECOVERY_KEY] = str(row.pk)
+        return redirect("accounts:recovery-password")  # the link's token leaves the address bar
+    if request.method == "POST" and "code" in request.POST:
+        form = EmailCodeForm(request.POST)
+        email = request.POST.get("email", "")[:254]
+        if throttled := _code_throttled(request, "accounts/check_email.html", {"form": form, "email": email}):
+            return throttled
+        if form.is_valid():
+            row = selfservice.recovery_by_code(
+                str(form.cleaned_data["flow"]), form.cleaned_data["code"], ip_address=ip
+            )
+            if row is not None:
+                request.session[_RECOVERY_KEY] = str(row.pk)
+                return redirect("accounts:recovery-password")
+            form.add_error("code", _WRONG_CODE)
+        return _check_email(request, email=email, flow="", purpose="recovery", form=form)
+    address = EmailAddressForm(request.POST or None, initial={"email": request.GET.get("email", "")[:254]})
+    if request.method == "POST":
+        if not address.is_valid():
+            return render(request, "accounts/recovery.html", {"form": address}, status=400)
+        email = address.cleaned_data["email"]
+        if throttled := _mail_throttled(request, email, "accounts/recovery.html", {"form": address}):
+            return throttled
+        sent = selfservice.recovery_request(email=email, ip_address=ip)
+        return _check_email(request, email=email, flow=sent.flow, purpose="recovery")
+    return render(request, "accounts/recovery.html", {"form": address})
+
+
+@sensitive_post_parameters("password", "password_confirm")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def recovery_password_view(request: HttpRequest) -> HttpResponse:
+    """The new password of a recovery this browser opened with its link or code."""
+    row = selfservice.recovery_for_flow(request.session.get(_RECOVERY_KEY, ""))
+    if row is None:
+        request.session.pop(_RECOVERY_KEY, None)
+        return render(
+            request,
+            "accounts/recovery.html",
+            {"form": EmailAddressForm(), "problem": _SPENT_LINK},
+            status=400,
+        )
+    form = NewPasswordForm(request.POST or None, user=row.user)
+    if request.method == "POST" and form.is_valid():
+        user = selfservice.recovery_complete(
+            row=row, password=form.cleaned_data["password"], ip_address=client_ip(request)
+        )
+        request.session.pop(_RECOVERY_KEY, None)
+        if user is None:
+            return render(
+                request,
+                "accounts/recovery.html",
+                {"form": EmailAddressForm(), "problem": _SPENT_LINK},
+                status=400,
+            )
+        return render(
+            request, "accounts/message.html", {"title": "Your password was changed", "recovered": True}
+        )
+    return render(
+        request,
+        "accounts/recovery_password.html",
+        {"form": form, "email": row.user.email},
+        status=400 if form.is_bound else 200,
+    )
 
 
 # --- The console's identity pages ---------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from ciam.accounts.models import User
 from ciam.audit.models import AuditEvent
-from tests.helpers import PASSWORD, tokens_for
+from tests.helpers import PASSWORD, Inbox, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -96,21 +96,25 @@ def test_the_password_is_hidden_from_error_reports(user):
     assert cleansed["email"] == "alice@example.com"
 
 
-def test_registration_creates_the_account_signs_in_and_resumes(db):
+@pytest.mark.django_db(transaction=True)
+def test_registration_creates_the_account_and_its_verification_signs_in_and_resumes(smtp):
     web = DjangoClient()
     response = register(web, next="/oauth2/auth?client_id=x")
-    assert response.status_code == 302
-    assert response["Location"] == "/oauth2/auth?client_id=x"
+    assert response.status_code == 200 and "Check your e-mail" in response.content.decode()
     user = User.objects.get(email="new@example.com")
-    assert user.check_password("a sturdy passphrase 9")
+    assert user.check_password("a sturdy passphrase 9") and not user.email_verified
+    assert "_auth_user_id" not in web.session
+    flow = response.context["form"].initial["flow"]
+    done = web.post("/verification", {"flow": flow, "code": Inbox.code(smtp.last("new@example.com"))})
+    assert done.status_code == 302 and done["Location"] == "/oauth2/auth?client_id=x"
     assert web.session["_auth_user_id"] == str(user.pk)
     assert AuditEvent.objects.filter(event="user.registered", actor=user).exists()
 
 
-def test_registration_refuses_a_duplicate_email_clearly(user):
+def test_registration_of_a_taken_address_looks_like_any_other(user):
     response = register(DjangoClient(), email="Alice@Example.com")
-    assert response.status_code == 400
-    assert "already exists" in response.content.decode()
+    assert response.status_code == 200
+    assert "Check your e-mail" in response.content.decode() and "already" not in response.content.decode()
     assert User.objects.filter(email="alice@example.com").count() == 1
 
 

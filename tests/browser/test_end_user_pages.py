@@ -9,7 +9,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from ciam.accounts.models import User
 from ciam.oauth.models import AccessToken
 from clients.services import client_create
-from tests.helpers import PASSWORD, PHONE, live_device_start, query_of, shot
+from tests.helpers import PASSWORD, PHONE, Inbox, live_device_start, query_of, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,7 +61,7 @@ def signed_in_with_tokens(live_issuer, page, callback, app):
 
 
 def test_register_consent_with_an_optional_scope_unticked_and_get_only_those_claims(
-    live_issuer, new_page, callback, app
+    live_issuer, new_page, callback, app, smtp
 ):
     page = new_page(javascript=False)  # the pages must work without JavaScript
     session = oauth_session(app)
@@ -79,6 +79,13 @@ def test_register_consent_with_an_optional_scope_unticked_and_get_only_those_cla
     shot(page, "registration")
     page.click("button:has-text('Create account')")
 
+    # The address is verified with the code of the message that really arrived.
+    assert page.locator("h1").inner_text() == "Check your e-mail"
+    message = smtp.last("dana@example.com")
+    shot(page, "check-email")
+    page.fill("input[name=code]", Inbox.code(message))
+    page.click("button:has-text('Continue')")
+
     assert "wants to access your account" in page.locator("h1").inner_text()
     shot(page, "consent")
     page.uncheck("input[name=grant_scope][value=profile]")
@@ -94,6 +101,7 @@ def test_register_consent_with_an_optional_scope_unticked_and_get_only_those_cla
     userinfo = session.get(f"{live_issuer}/userinfo").json()
     assert userinfo["email"] == "dana@example.com"
     assert "name" not in userinfo and "given_name" not in userinfo
+    assert userinfo["email_verified"] is True
     assert User.objects.filter(email="dana@example.com").exists()
 
 
@@ -299,3 +307,68 @@ def test_not_you_signs_out_and_asks_the_same_request_for_another_account(
     )
     assert session.get(f"{live_issuer}/userinfo").json()["sub"] == erin.oidc_subject
     assert token["id_token"]
+
+
+def test_verifying_by_the_link_in_another_browser(live_issuer, new_page, smtp):
+    page = new_page()
+    page.goto(f"{live_issuer}/registration")
+    page.fill("input[name=email]", "lee@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password_confirm]", PASSWORD)
+    page.click("button:has-text('Create account')")
+    assert page.locator("h1").inner_text() == "Check your e-mail"
+    phone = new_page(viewport=PHONE)  # the message is read on another device
+    phone.goto(Inbox.link(smtp.last("lee@example.com")))
+    assert phone.locator("h1").inner_text() == "Your e-mail address is verified"
+    shot(phone, "verified-phone")
+    assert User.objects.get(email="lee@example.com").email_verified
+    phone.goto(Inbox.link(smtp.last("lee@example.com")))  # a second time: spent
+    assert "expired or was already used" in phone.inner_text("main")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_forgot_password_by_the_emailed_link_then_sign_in_with_the_new_one(
+    live_issuer, new_page, smtp, javascript
+):
+    User.objects.create_user(email="mia@example.com", password=PASSWORD)
+    page = new_page(javascript=javascript)
+    page.goto(f"{live_issuer}/login")
+    page.click("text=Forgot password?")
+    assert page.locator("h1").inner_text() == "Forgot your password?"
+    page.fill("input[name=email]", "mia@example.com")
+    page.click("button:has-text('Send me a link')")
+    assert page.locator("h1").inner_text() == "Check your e-mail"
+    assert "If an account exists for mia@example.com" in page.inner_text("main")
+    message = smtp.last("mia@example.com")
+    assert message["Subject"] == "Reset your password"
+    page.goto(Inbox.link(message))
+    assert page.locator("h1").inner_text() == "Choose a new password"
+    assert "token=" not in page.url  # the link's secret left the address bar
+    page.fill("input[name=password]", "a brand new passphrase 4")
+    page.fill("input[name=password_confirm]", "a brand new passphrase 4")
+    if javascript:
+        shot(page, "recovery-new-password")
+    page.click("button:has-text('Save the new password')")
+    assert page.locator("h1").inner_text() == "Your password was changed"
+    assert smtp.last("mia@example.com")["Subject"] == "Your password was changed"
+    page.click("a:has-text('Sign in')")
+    page.fill("input[name=email]", "mia@example.com")
+    page.fill("input[name=password]", "a brand new passphrase 4")
+    page.click("button:has-text('Sign in')")
+    assert page.locator("h1").inner_text() == "Connected apps"
+
+
+def test_recovery_by_the_emailed_code_and_a_wrong_code_is_refused_plainly(live_issuer, new_page, smtp):
+    User.objects.create_user(email="noa@example.com", password=PASSWORD)
+    page = new_page(viewport=PHONE)
+    page.goto(f"{live_issuer}/recovery")
+    page.fill("input[name=email]", "noa@example.com")
+    page.click("button:has-text('Send me a link')")
+    code = Inbox.code(smtp.last("noa@example.com"))
+    page.fill("input[name=code]", "000000" if code != "000000" else "111111")
+    page.click("button:has-text('Continue')")
+    assert "That code is not right" in page.inner_text("main")
+    shot(page, "recovery-wrong-code-phone")
+    page.fill("input[name=code]", code)
+    page.click("button:has-text('Continue')")
+    assert page.locator("h1").inner_text() == "Choose a new password"

@@ -12,9 +12,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client as DjangoClient
 
+from ciam.accounts.models import User
 from clients.models import Client
 from clients.rules import uri_problem
-from tests.helpers import CALLBACK, PASSWORD, authorize_params, pkce_pair
+from tests.helpers import CALLBACK, PASSWORD, authorize_params, pkce_pair, register_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -68,11 +69,8 @@ def _login_next_in_query(target, **_):
 
 
 def _registration_next(target, **_):
-    password = "a sturdy passphrase 9"
-    return DjangoClient().post(
-        "/registration",
-        {"email": "new@example.com", "password": password, "password_confirm": password, "next": target},
-    )
+    User.objects.filter(email="new@example.com").delete()
+    return register_verified(DjangoClient(), "new@example.com", next=target)
 
 
 def _authorize(method):

@@ -87,6 +87,18 @@ def _issue_or_ask(
     request: HttpRequest, params: QueryDict, decision: IssueCode | AskConsent, credentials: dict, flow=None
 ) -> HttpResponse:
     client = credentials["request"].client
+    if settings.CIAM_REQUIRE_VERIFIED_EMAIL and not getattr(request.user, "email_verified", False):
+        # The deployment lets only verified addresses into applications: verify, then go on.
+        if is_silent(params):
+            return flows.error_redirect(
+                credentials["redirect_uri"],
+                "interaction_required",
+                "The person's e-mail address must be verified first.",
+                credentials.get("state"),
+            )
+        return redirect(
+            f"{reverse('accounts:verification')}?{urlencode({'next': flows.authorization_uri(params)})}"
+        )
     if isinstance(decision, IssueCode):
         # The client this request was just validated against rides along: oauthlib's second
         # validation, before the code is issued, then needs no second read of it.

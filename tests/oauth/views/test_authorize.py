@@ -27,6 +27,7 @@ from tests.helpers import (
     jwks_set,
     pkce_pair,
     query_of,
+    register_verified,
     signed_in,
 )
 
@@ -377,14 +378,8 @@ def test_registration_completes_the_request_the_same_way(db, make_client):
         skip_consent=True,
     ).client
     _, challenge = pkce_pair()
-    response = DjangoClient().post(
-        "/registration",
-        {
-            "email": "new@example.com",
-            "password": "a sturdy passphrase 9",
-            "password_confirm": "a sturdy passphrase 9",
-            "next": authorize_url(app.client_id, challenge),
-        },
+    response = register_verified(
+        DjangoClient(), "new@example.com", next=authorize_url(app.client_id, challenge)
     )
     assert response.status_code == 302
     assert response["Location"].startswith(CALLBACK) and "code" in query_of(response["Location"])
