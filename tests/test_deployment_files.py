@@ -38,7 +38,15 @@ def test_the_compose_file_validates():
     assert "manage.py migrate" in config
     assert re.search(r"replicas: 2\b", config)  # several app replicas by default
     assert "nginx" in config and "deploy/nginx.conf" in config
-    assert "published: 8000" in config or "8000:80" in config  # only the proxy publishes a port
+    assert "published: 8000" in config or "8000:80" in config  # the proxy publishes the service
+
+
+def test_the_compose_stack_sends_mail_to_its_catcher():
+    env = {**os.environ, "SECRET_KEY": "x" * 50}
+    config = compose_config(env).stdout
+    assert "mailpit" in config and ("published: 8025" in config or "8025:8025" in config)
+    assert "EMAIL_URL: smtp://mail:1025" in config
+    assert "http://localhost:8025" in (ROOT / "README.md").read_text()
 
 
 def test_the_compose_file_takes_a_replica_count():

@@ -16,4 +16,6 @@ urlpatterns = [
     path("audit", views.audit, name="audit"),
     path("audit/export", views.audit_export, name="audit-export"),
     path("settings", views.settings_view, name="settings"),
+    path("outbox", views.outbox, name="outbox"),
+    path("outbox/<str:name>.html", views.outbox_html, name="outbox-html"),
 ]

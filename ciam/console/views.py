@@ -6,14 +6,17 @@ from datetime import datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
+from csp.constants import NONE, SELF
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ciam.accounts import mail
 from ciam.accounts.models import User
 from ciam.api.models import AdminToken
 from ciam.api.services import admin_token_create, admin_token_revoke
@@ -442,3 +445,61 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         for label, value, variables in effective
     ]
     return render(request, "console/settings.html", {"section": "settings", "rows": rows})
+
+
+# --- Outbox (make run's mail, written to var/mail/) ------------------------------------------
+
+
+def _outbox_or_404() -> None:
+    if not (settings.DEBUG and mail.outbox_enabled()):
+        raise Http404("The outbox lists messages written to var/mail/ in DEBUG only.")
+
+
+@staff_required
+@require_http_methods(["GET"])
+def outbox(request: HttpRequest) -> HttpResponse:
+    """The latest messages the deployment wrote instead of sending them (no EMAIL_URL)."""
+    _outbox_or_404()
+    messages_ = mail.outbox()
+    chosen = request.GET.get("m", "")
+    selected = mail.outbox_message(chosen) if chosen else (messages_[0] if messages_ else None)
+    if chosen and selected is None:
+        raise Http404("No such message.")
+    return render(
+        request,
+        "console/outbox.html",
+        {
+            "section": "outbox",
+            "messages_": messages_,
+            "selected": selected,
+            "folder": settings.EMAIL_FILE_PATH,
+        },
+    )
+
+
+# django-csp types its decorators for views of the request alone; this one also takes `name`.
+_MESSAGE_CSP = csp_replace(
+    {
+        "default-src": [NONE],
+        "style-src": ["'unsafe-inline'"],
+        "img-src": ["https:", "data:"],
+        "frame-ancestors": [SELF],
+        "base-uri": [NONE],
+        "form-action": [NONE],
+    }
+)
+
+
+@staff_required
+@require_http_methods(["GET"])
+@_MESSAGE_CSP  # type: ignore[arg-type]
+def outbox_html(request: HttpRequest, name: str) -> HttpResponse:
+    """A message's HTML part, shown in a sandboxed frame of the Outbox (its own inline styles
+    allowed, nothing else: no script, no form, no fetch)."""
+    _outbox_or_404()
+    message = mail.outbox_message(name)
+    if message is None or not message.html:
+        raise Http404("No such message.")
+    response = HttpResponse(message.html, content_type="text/html; charset=utf-8")
+    response["X-Frame-Options"] = "SAMEORIGIN"  # the Outbox frames it; no other page may
+    return response

@@ -254,3 +254,28 @@ def test_settings_say_durations_in_words_and_where_each_value_comes_from(console
 def test_every_console_page_links_the_api_docs(console):
     page = console.get(reverse("console:dashboard")).content.decode()
     assert f'href="{reverse("api:docs")}"' in page and ">API docs<" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_outbox_lists_the_messages_written_to_var_mail_in_debug_only(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    settings.DEBUG = True
+    admin = User.objects.create_user(email="ops@example.com", password="x", is_staff=True)
+    console = DjangoClient()
+    console.force_login(admin)
+    User.objects.create_user(email="pat@example.com", password="a sturdy passphrase 9")
+    DjangoClient().post("/recovery", {"email": "pat@example.com"})
+    page = console.get(reverse("console:outbox"))
+    text = page.content.decode()
+    assert page.status_code == 200 and "Reset your password" in text and "pat@example.com" in text
+    assert re.search(r'<a href="http://[^"]+/recovery\?token=[^"]+"', text)  # the link is clickable
+    name = re.search(r'src="/console/outbox/([^"]+)\.html"', text).group(1)
+    html = console.get(reverse("console:outbox-html", args=[name]))
+    assert html.status_code == 200 and "Choose a new password" in html.content.decode()
+    assert "default-src 'none'" in html["Content-Security-Policy"] and html["X-Frame-Options"] == "SAMEORIGIN"
+    assert console.get(reverse("console:outbox"), {"m": "../../etc/passwd"}).status_code == 404
+    assert DjangoClient().get(reverse("console:outbox")).status_code == 302  # staff only
+    settings.DEBUG = False
+    assert console.get(reverse("console:outbox")).status_code == 404
+    assert ">Outbox" not in console.get(reverse("console:dashboard")).content.decode()
