@@ -83,4 +83,9 @@ EVENT_LABELS = {
     "user.unlocked": "User unlocked",
     "user.password_set": "Password set",
     "audit.exported": "Audit log exported",
+    "verification.sent": "Verification e-mail sent",
+    "email.verified": "E-mail address verified",
+    "recovery.sent": "Recovery e-mail sent",
+    "recovery.link_created": "Recovery link created",
+    "recovery.completed": "Password reset by recovery",
 }
