@@ -182,7 +182,7 @@ def verify_by_code(flow: str, code: str, *, ip_address: str | None = None) -> Us
 
 
 @transaction.atomic
-def _send_recovery(user: User, ip_address: str | None) -> Sent:
+def _send_recovery(user: User, ip_address: str | None, actor: Any = None) -> Sent:
     row, link_token, code = _issue(user, Purpose.RECOVER, user.email)
     mail.send(
         to=user.email,
@@ -194,7 +194,13 @@ def _send_recovery(user: User, ip_address: str | None) -> Sent:
             "lifespan": in_words(_lifespan(Purpose.RECOVER)),
         },
     )
-    audit_record(event="recovery.sent", actor_label="anonymous", subject=user.email, ip_address=ip_address)
+    audit_record(
+        event="recovery.sent",
+        actor=actor,
+        actor_label="" if actor is not None else "anonymous",
+        subject=user.email,
+        ip_address=ip_address,
+    )
     return Sent(flow=str(row.id))
 
 
@@ -207,11 +213,22 @@ def recovery_request(*, email: str, ip_address: str | None) -> Sent:
     return _send_recovery(user, ip_address)
 
 
-def recovery_link(*, user: User, actor: Any) -> str:
-    """A recovery link for an administrator to hand over (Kratos' createRecoveryLinkForIdentity)."""
-    _row, link_token, _code = _issue(user, Purpose.RECOVER, user.email)
+@transaction.atomic
+def recovery_link(*, user: User, actor: Any, lifespan: int | None = None) -> tuple[str, Any]:
+    """A recovery link for an administrator to hand over (Kratos' createRecoveryLinkForIdentity),
+    valid `lifespan` seconds (CIAM_RECOVERY_LIFESPAN by default): the link and when it expires."""
+    row, link_token, _code = _issue(user, Purpose.RECOVER, user.email)
+    if lifespan is not None:
+        row.expires = row.created + timedelta(seconds=lifespan)
+        row.save(update_fields=["expires"])
     audit_record(event="recovery.link_created", actor=actor, subject=user.email)
-    return _page_uri(Purpose.RECOVER, token=link_token)
+    return _page_uri(Purpose.RECOVER, token=link_token), row.expires
+
+
+@transaction.atomic
+def recovery_send(*, user: User, actor: Any) -> None:
+    """An administrator sends the person a recovery message."""
+    _send_recovery(user, None, actor=actor)
 
 
 def recovery_by_link(token: str) -> EmailCode | None:

@@ -20,7 +20,10 @@ urlpatterns = [
     path("console/users/<uuid:user_id>/active", views.user_active_view, name="user-active"),
     path("console/users/<uuid:user_id>/password", views.user_password_view, name="user-password"),
     path("console/users/<uuid:user_id>/delete", views.user_delete_view, name="user-delete"),
+    path("console/users/<uuid:user_id>/email", views.user_email_view, name="user-email"),
+    path("console/users/<uuid:user_id>/sessions", views.user_sessions_view, name="user-sessions"),
     # Admin API.
     path("admin/identities", apis.IdentityListApi.as_view(), name="api-identities"),
     path("admin/identities/<uuid:identity_id>", apis.IdentityDetailApi.as_view(), name="api-identity"),
+    path("admin/recovery/link", apis.RecoveryLinkApi.as_view(), name="api-recovery-link"),
 ]

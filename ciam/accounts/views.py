@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
@@ -33,13 +34,14 @@ from ciam.accounts.forms import (
     SetPasswordForm,
     UserCreateForm,
 )
-from ciam.accounts.models import AccountLock, User
+from ciam.accounts.models import AccountLock, EmailCode, User
 from ciam.accounts.services import (
     address_throttle,
     login_failure_record,
     login_success_record,
     normalize_email,
     registration_refused_record,
+    sessions_end,
     sign_in_check,
     user_create,
     user_delete,
@@ -48,10 +50,13 @@ from ciam.accounts.services import (
     user_set_active,
     user_set_password,
     user_unlock,
+    user_update,
 )
+from ciam.accounts.sessions import Session
 from ciam.accounts.throttle import Throttle
 from ciam.audit.models import AuditEvent
 from ciam.console.access import staff_required
+from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
 from ciam.lib.clientip import client_ip
 from ciam.lib.redirects import safe_next
@@ -522,8 +527,50 @@ def user_detail(request: HttpRequest, user_id) -> HttpResponse:
             "password_form": SetPasswordForm(),
             "delete_form": DeleteUserForm(user=user),
             "own": user == request.user,
+            "sessions": Session.objects.filter(user=user, expire_date__gt=now).order_by("-expire_date")[:50],
+            "last_recovery": EmailCode.objects.filter(user=user, purpose=EmailCode.Purpose.RECOVER)
+            .order_by("-created")
+            .first(),
+            "recovery_link": pop_secret(request, f"recovery:{user.pk}"),
         },
     )
+
+
+@staff_required
+@require_POST
+def user_email_view(request: HttpRequest, user_id) -> HttpResponse:
+    """Verification and recovery for the person: resend verification, mark verified, send a
+    recovery message, or create a recovery link to hand over (shown once)."""
+    user = get_object_or_404(User, pk=user_id)
+    action = request.POST.get("action")
+    if action == "send-verification":
+        selfservice.verification_send(user=user, ip_address=client_ip(request))
+        messages.success(request, f"A verification message was sent to {user.email}.")
+    elif action == "mark-verified":
+        user_update(actor=request.user, user=user, email_verified=True)
+        messages.success(request, "The address is marked verified.")
+    elif action == "send-recovery":
+        selfservice.recovery_send(user=user, actor=request.user)
+        messages.success(request, f"A recovery message was sent to {user.email}.")
+    elif action == "recovery-link":
+        link, _expires = selfservice.recovery_link(user=user, actor=request.user)
+        flash_secret(request, f"recovery:{user.pk}", link)
+    else:
+        messages.error(request, "Unknown action.")
+    return redirect(f"{reverse('accounts:user-detail', args=[user.pk])}#email")
+
+
+@staff_required
+@require_POST
+def user_sessions_view(request: HttpRequest, user_id) -> HttpResponse:
+    """End one of the person's sessions (`sid`), or all of them."""
+    user = get_object_or_404(User, pk=user_id)
+    sid = request.POST.get("sid", "")[:64]
+    ended = sessions_end(actor=request.user, user=user, sid=sid)
+    messages.success(
+        request, f"{ended} session{'s' if ended != 1 else ''} ended." if ended else "Nothing to end."
+    )
+    return redirect(f"{reverse('accounts:user-detail', args=[user.pk])}#sessions")
 
 
 @staff_required

@@ -184,3 +184,59 @@ def test_with_verified_addresses_required_sign_in_to_an_application_waits_for_ve
     done = web.post("/verification", {"flow": flow, "code": Inbox.code(smtp.last("kim@example.com"))})
     # Verified: on to the application, with its code.
     assert "code=" in done["Location"] and query_of(done["Location"])["state"] == "s1"
+
+
+def test_an_administrator_resends_verification_marks_verified_and_hands_over_a_recovery_link(smtp, admin):
+    person = make_user(email="lou@example.com")
+    console = DjangoClient()
+    console.force_login(admin)
+    page = console.get(f"/console/users/{person.pk}").content.decode()
+    assert "not verified" in page and "Last recovery: never" in page
+    console.post(f"/console/users/{person.pk}/email", {"action": "send-verification"})
+    assert smtp.last("lou@example.com")["Subject"] == "Verify your e-mail address"
+    console.post(f"/console/users/{person.pk}/email", {"action": "send-recovery"})
+    assert smtp.last("lou@example.com")["Subject"] == "Reset your password"
+    console.post(f"/console/users/{person.pk}/email", {"action": "recovery-link"})
+    shown = console.get(f"/console/users/{person.pk}").content.decode()
+    link = re.search(r'id="recovery-link-value">([^<]+)<', shown).group(1)
+    assert "/recovery?token=" in link
+    assert link not in console.get(f"/console/users/{person.pk}").content.decode()  # shown once
+    assert DjangoClient().get(link.replace("http://localhost:8000", ""))["Location"] == "/recovery/password"
+    console.post(f"/console/users/{person.pk}/email", {"action": "mark-verified"})
+    person.refresh_from_db()
+    assert person.email_verified
+    assert AuditEvent.objects.filter(
+        event="recovery.link_created", actor=admin, subject=person.email
+    ).exists()
+
+
+def test_an_administrator_ends_a_persons_sessions(admin):
+    person = make_user(email="max@example.com")
+    browser = signed_in(person)
+    console = DjangoClient()
+    console.force_login(admin)
+    assert "Signed-in browser" in console.get(f"/console/users/{person.pk}").content.decode()
+    console.post(f"/console/users/{person.pk}/sessions")
+    assert browser.get("/account/apps").status_code == 302
+
+
+def test_the_admin_api_creates_a_recovery_link_and_shows_the_address_status(api):
+    person = make_user(email="ned@example.com")
+    identity = api.get(f"/admin/identities/{person.pk}").json()
+    assert identity["verifiable_addresses"] == [
+        {"value": "ned@example.com", "via": "email", "verified": False, "status": "pending"}
+    ]
+    assert identity["recovery_addresses"] == [{"value": "ned@example.com", "via": "email"}]
+    made = api.post(
+        "/admin/recovery/link",
+        {"identity_id": str(person.pk), "expires_in": "1h"},
+        content_type="application/json",
+    )
+    assert made.status_code == 200
+    body = made.json()
+    assert "/recovery?token=" in body["recovery_link"] and body["expires_at"].endswith("Z")
+    assert DjangoClient().get(body["recovery_link"].replace("http://localhost:8000", "")).status_code == 302
+    for bad in ({"identity_id": "nope"}, {"identity_id": str(person.pk), "expires_in": "ten"}, {"x": 1}, []):
+        assert api.post("/admin/recovery/link", bad, content_type="application/json").status_code == 400
+    missing = {"identity_id": "00000000-0000-0000-0000-000000000000"}
+    assert api.post("/admin/recovery/link", missing, content_type="application/json").status_code == 404

@@ -36,6 +36,7 @@ OPERATIONS = {
     ("/admin/identities/{identity_id}", "get"),
     ("/admin/identities/{identity_id}", "patch"),
     ("/admin/identities/{identity_id}", "delete"),
+    ("/admin/recovery/link", "post"),
     ("/admin/oauth2/auth/requests/login", "get"),
     ("/admin/oauth2/auth/requests/login/accept", "put"),
     ("/admin/oauth2/auth/requests/login/reject", "put"),
