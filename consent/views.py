@@ -135,7 +135,8 @@ def account_apps(request: AuthenticatedRequest) -> HttpResponse:
     described = descriptions({s for app in apps for s in app["scopes"]})
     for app in apps:
         app["scope_rows"] = [{"name": s, "description": described[s]} for s in app["scopes"]]
-    return render(request, "consent/account_apps.html", {"apps": apps, "revoked": revoked})
+    context = {"apps": apps, "revoked": revoked, "account_section": "apps"}
+    return render(request, "consent/account_apps.html", context)
 
 
 _REVOKED_KEY = "ciam_revoked_app"

@@ -12,6 +12,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest
 
 from ciam.accounts.models import User
+from ciam.lib.clientip import client_ip
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -47,6 +48,9 @@ def mark_signed_in(
         "acr": acr,
         "sid": secrets.token_urlsafe(16),
         "remember": remember,
+        # For the person's sessions page (ciam.accounts.sessions).
+        "ip": client_ip(request),
+        "ua": request.headers.get("User-Agent", "")[:300],
     }
     request.session.set_expiry((remember_for or settings.SESSION_COOKIE_AGE) if remember else 0)
 
@@ -66,3 +70,25 @@ def auth_context(request: HttpRequest) -> dict:
         }
         request.session[SESSION_KEY] = context
     return dict(context)
+
+
+# A session's "last seen" is written at most this often (a write per request would be a waste).
+SEEN_EVERY = 300
+
+
+class LastSeenMiddleware:
+    """Keep each signed-in session's last use, to within SEEN_EVERY seconds (after
+    AuthenticationMiddleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        response = self.get_response(request)
+        record = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        # (An admin API call's user may be DRF's unauthenticated None.)
+        if isinstance(record, dict) and getattr(request.user, "is_authenticated", False):
+            now = int(time.time())
+            if now - int(record.get("seen") or record.get("auth_time") or 0) >= SEEN_EVERY:
+                request.session[SESSION_KEY] = {**record, "seen": now}
+        return response

@@ -1,5 +1,8 @@
 """Forms of the person's sign-in pages and of the console's user pages."""
 
+import re
+import zoneinfo
+
 from django import forms
 from django.contrib.auth import password_validation
 
@@ -174,3 +177,92 @@ class NewPasswordForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return cleaned
+
+
+class ProfileForm(forms.ModelForm):
+    """The person's profile: OpenID Connect's profile claims."""
+
+    class Meta:
+        model = User
+        fields = ["name", "given_name", "family_name", "picture", "locale", "zoneinfo"]
+        labels = {
+            "name": "Full name",
+            "given_name": "Given name",
+            "family_name": "Family name",
+            "picture": "Picture URL",
+            "locale": "Language",
+            "zoneinfo": "Time zone",
+        }
+        help_texts = {
+            "picture": "An https address of an image of you.",
+            "locale": "A language tag, such as en-GB or fr.",
+            "zoneinfo": "Such as Europe/Paris or America/New_York.",
+        }
+
+    picture = forms.URLField(
+        label="Picture URL",
+        required=False,
+        max_length=2048,
+        assume_scheme="https",
+        help_text="An https address of an image of you.",
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+    )
+
+    def clean_picture(self) -> str:
+        value = self.cleaned_data["picture"]
+        if value and not value.startswith("https://"):
+            raise forms.ValidationError("Use an https:// address.")
+        return value
+
+    def clean_locale(self) -> str:
+        value = self.cleaned_data["locale"].strip()
+        if value and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+            raise forms.ValidationError("Use a language tag such as en, en-GB or pt-BR.")
+        return value
+
+    def clean_zoneinfo(self) -> str:
+        value = self.cleaned_data["zoneinfo"].strip()
+        if value and value not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Use a time zone name such as Europe/Paris.")
+        return value
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """A new password; the current one too, unless the person signed in a moment ago."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        required=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    field_order = ["current_password", "password", "password_confirm"]
+
+    def __init__(self, *args, user: User, recent: bool, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.recent = recent
+        self.fields["password"].widget.attrs.pop("autofocus", None)
+        if recent:
+            del self.fields["current_password"]
+
+    def clean_current_password(self) -> str:
+        value = self.cleaned_data.get("current_password", "")
+        if not self.recent and not self.user.check_password(value):
+            raise forms.ValidationError("That is not your current password.")
+        return value
+
+
+class DeleteAccountForm(forms.Form):
+    confirm_email = forms.CharField(label="Type your e-mail address to confirm", max_length=254)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_confirm_email(self) -> str:
+        value = self.cleaned_data["confirm_email"].strip().lower()
+        if value != self.user.email:
+            raise forms.ValidationError("That is not your e-mail address.")
+        return value

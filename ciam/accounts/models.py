@@ -53,6 +53,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=200, blank=True)
     given_name = models.CharField(max_length=100, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
+    # The rest of OpenID Connect's profile claims (Core §5.1).
+    picture = models.URLField(max_length=2048, blank=True)
+    locale = models.CharField(max_length=35, blank=True)  # BCP 47, e.g. en-GB
+    zoneinfo = models.CharField(max_length=64, blank=True)  # IANA time zone, e.g. Europe/Paris
     # The subject a login app asserted (Hydra's login accept `subject`), for an identity that
     # signs in elsewhere: then the OpenID Connect `sub`; None for people who sign in here.
     subject = models.CharField(max_length=255, unique=True, null=True, blank=True)

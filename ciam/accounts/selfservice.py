@@ -20,7 +20,14 @@ from django.utils.http import urlencode
 
 from ciam.accounts import mail, throttle
 from ciam.accounts.models import EmailCode, FailedAttempt, User
-from ciam.accounts.services import SUBJECT_EMAIL_DOMAIN, normalize_email, withdraw_access
+from ciam.accounts.services import (
+    SUBJECT_EMAIL_DOMAIN,
+    keep_an_administrator,
+    normalize_email,
+    withdraw_access,
+)
+from ciam.accounts.sessions import Session
+from ciam.audit.models import AuditEvent
 from ciam.audit.services import audit_record
 from ciam.lib.crypto import token_checksum
 from ciam.lib.durations import in_words
@@ -160,7 +167,19 @@ def _verify(row: EmailCode, ip_address: str | None) -> User | None:
         return None  # used meanwhile
     user = row.user
     if user.email != row.email:
-        return None  # an address the account no longer has
+        # An e-mail change: the new address replaces the old one now that it is proven, if no
+        # other account took it meanwhile; the old address is told.
+        if User.objects.filter(email=row.email).exclude(pk=user.pk).exists():
+            return None
+        old = user.email
+        user.email = row.email
+        user.email_verified = True
+        user.save(update_fields=["email", "email_verified", "updated_at"])
+        audit_record(
+            event="email.changed", actor=user, subject=user.email, ip_address=ip_address, detail={"from": old}
+        )
+        mail.send(to=old, kind="email_changed", context={"email": old, "new_email": user.email})
+        return user
     user.email_verified = True
     user.save(update_fields=["email_verified", "updated_at"])
     audit_record(event="email.verified", actor=user, subject=user.email, ip_address=ip_address)
@@ -285,3 +304,109 @@ def registration_taken(*, email: str) -> Sent:
         context={"email": user.email, "recovery_link": _page_uri(Purpose.RECOVER)},
     )
     return _unknown_flow()
+
+
+# --- The person's own settings (/account) ------------------------------------------------------
+
+
+def email_change_request(*, user: User, email: str, ip_address: str | None) -> Sent:
+    """Send a verification message to the new address `email`; it replaces the current one once
+    verified. The same answer if another account has it (then nothing is sent)."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        return _unknown_flow()
+    return verification_send(user=user, email=email, ip_address=ip_address)
+
+
+@transaction.atomic
+def password_change(*, user: User, password: str, keep_session: str) -> None:
+    """The person's new password: every other session ends (this one, `keep_session`, stays),
+    and the address is told."""
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    Session.objects.filter(user=user).exclude(session_key=keep_session).delete()
+    audit_record(event="user.password_set", actor=user, subject=user.email)
+    mail.send(
+        to=user.email,
+        kind="password_changed",
+        context={"email": user.email, "when": timezone.now(), "recovery_link": _page_uri(Purpose.RECOVER)},
+    )
+
+
+@transaction.atomic
+def account_delete(*, user: User, ip_address: str | None) -> None:
+    """The person deletes their account: sessions, tokens, consents and the identity go; the
+    audit log keeps a row without the address (a digest of it, to answer "was this me?")."""
+    keep_an_administrator(user, "deleting it")
+    digest = token_checksum(user.email)[:16]
+    withdraw_access(user)
+    user.delete()
+    audit_record(
+        event="user.deleted",
+        actor_label="the person (self-service)",
+        ip_address=ip_address,
+        detail={"address_digest": digest},
+    )
+
+
+def account_export(user: User) -> dict:
+    """Everything kept about the person, as JSON: profile, consents, sessions, tokens (what they
+    are for, never their values) and the audit log's rows about them."""
+
+    def stamp(value):
+        return value.isoformat() if value else None
+
+    return {
+        "profile": {
+            "id": str(user.pk),
+            "email": user.email,
+            "email_verified": user.email_verified,
+            "name": user.name,
+            "given_name": user.given_name,
+            "family_name": user.family_name,
+            "picture": user.picture,
+            "locale": user.locale,
+            "zoneinfo": user.zoneinfo,
+            "created_at": stamp(user.date_joined),
+            "updated_at": stamp(user.updated_at),
+            "last_login": stamp(user.last_login),
+        },
+        "consents": [
+            {
+                "client_id": consent.client.client_id,
+                "client_name": consent.client.name,
+                "scopes": consent.scopes,
+                "granted_at": stamp(consent.granted_at),
+                "remembered": consent.remember,
+            }
+            for consent in user.consents.select_related("client")
+        ],
+        "sessions": [
+            {
+                "signed_in_at": stamp(session.signed_in_at),
+                "last_seen": stamp(session.last_seen),
+                "ip_address": session.ip_address,
+                "user_agent": session.user_agent,
+                "expires": stamp(session.expire_date),
+            }
+            for session in Session.objects.filter(user=user)
+        ],
+        "tokens": [
+            {
+                "client_id": token.application.client_id if token.application else None,
+                "scope": token.scope,
+                "created": stamp(token.created),
+                "expires": stamp(token.expires),
+            }
+            for token in user.oauth_accesstoken.select_related("application")
+        ],
+        "audit": [
+            {
+                "at": stamp(event.at),
+                "event": event.event,
+                "ip_address": event.ip_address,
+                "detail": event.detail,
+            }
+            for event in AuditEvent.objects.filter(subject=user.email).order_by("-at")[:1000]
+        ],
+    }

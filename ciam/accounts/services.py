@@ -86,12 +86,21 @@ def user_create(
 
 @transaction.atomic
 def user_update(*, actor: Any, user: User, **fields: Any) -> User:
-    allowed = {"name", "given_name", "family_name", "email_verified", "is_staff"}
+    allowed = {
+        "name",
+        "given_name",
+        "family_name",
+        "picture",
+        "locale",
+        "zoneinfo",
+        "email_verified",
+        "is_staff",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in unknown})
     if fields.get("is_staff") is False:
-        _keep_an_administrator(user, "taking its administrator role")
+        keep_an_administrator(user, "taking its administrator role")
     for name, value in fields.items():
         setattr(user, name, value)
     user.save()
@@ -110,7 +119,7 @@ def user_set_password(*, actor: Any, user: User, password: str) -> None:
     audit_record(event="user.password_set", actor=actor, subject=user.email)
 
 
-def _keep_an_administrator(user: User, change: str) -> None:
+def keep_an_administrator(user: User, change: str) -> None:
     """Refuse a change that would leave the deployment without an active, unlocked staff account
     (nobody could sign in to the console again)."""
     if not (user.is_staff and user.is_active and not user.is_locked()):
@@ -137,7 +146,7 @@ def withdraw_access(user: User) -> None:
 @transaction.atomic
 def user_lock(*, actor: Any, user: User) -> None:
     """Lock an account until unlocked: it cannot sign in, and its sessions and tokens end."""
-    _keep_an_administrator(user, "locking it")
+    keep_an_administrator(user, "locking it")
     user.locked_until = LOCKED_FOREVER
     user.save(update_fields=["locked_until", "updated_at"])
     withdraw_access(user)
@@ -157,7 +166,7 @@ def user_unlock(*, actor: Any, user: User) -> None:
 @transaction.atomic
 def user_set_active(*, actor: Any, user: User, active: bool) -> None:
     if not active:
-        _keep_an_administrator(user, "deactivating it")
+        keep_an_administrator(user, "deactivating it")
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
     if not active:
@@ -168,7 +177,7 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> None:
 @transaction.atomic
 def user_delete(*, actor: Any, user: User) -> None:
     """Delete an identity with its sessions, tokens and consents (the audit log keeps its e-mail)."""
-    _keep_an_administrator(user, "deleting it")
+    keep_an_administrator(user, "deleting it")
     email = user.email
     withdraw_access(user)
     user.delete()
@@ -342,4 +351,12 @@ def sessions_end(*, actor: Any, user: User | None = None, sid: str = "") -> int:
         subject=user.email if user is not None else "",
         detail={"sid": sid, "count": ended} if sid else {"count": ended},
     )
+    return ended
+
+
+@transaction.atomic
+def sessions_end_these(*, actor: Any, user: User, sessions) -> int:
+    """End the sessions of the queryset `sessions` (the person's own, chosen by them)."""
+    ended, _ = sessions.filter(user=user).delete()
+    audit_record(event="sessions.ended", actor=actor, subject=user.email, detail={"count": ended})
     return ended

@@ -8,6 +8,7 @@ session, and deleting the person deletes their sessions.
 """
 
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
@@ -21,6 +22,12 @@ class Session(AbstractBaseSession):
     )
     # The sign-in's login session ID (the ID tokens' `sid`), so one can be ended by it.
     sid = models.CharField(max_length=64, blank=True, db_index=True)
+    # What the person's own sessions page shows: where and with what they signed in, and when
+    # the session was last used (to within ciam.accounts.authn.SEEN_EVERY).
+    signed_in_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
 
     @classmethod
     def get_session_store_class(cls):
@@ -39,5 +46,15 @@ class SessionStore(DatabaseSessionStore):
         except (TypeError, ValueError):
             session.user_id = None
         signed_in = data.get("ciam_auth")
-        session.sid = str(signed_in.get("sid", ""))[:64] if isinstance(signed_in, dict) else ""
+        if not isinstance(signed_in, dict):
+            signed_in = {}
+        session.sid = str(signed_in.get("sid", ""))[:64]
+        session.signed_in_at = _moment(signed_in.get("auth_time"))
+        session.last_seen = _moment(signed_in.get("seen") or signed_in.get("auth_time"))
+        session.ip_address = signed_in.get("ip") or None
+        session.user_agent = str(signed_in.get("ua", ""))[:300]
         return session
+
+
+def _moment(epoch) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=UTC) if isinstance(epoch, int | float) else None

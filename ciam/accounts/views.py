@@ -4,15 +4,18 @@
 Every page works with JavaScript off; every form is CSRF-protected; none is cached.
 """
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,16 +23,20 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from ua_parser import parse as ua_parse
 
 from ciam.accounts import selfservice
-from ciam.accounts.authn import mark_signed_in
+from ciam.accounts.authn import AuthenticatedRequest, auth_context, mark_signed_in
 from ciam.accounts.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
     DeleteUserForm,
     EmailAddressForm,
     EmailCodeForm,
     LoginForm,
     NewPasswordForm,
+    ProfileForm,
     RegistrationForm,
     SetPasswordForm,
     UserCreateForm,
@@ -42,6 +49,7 @@ from ciam.accounts.services import (
     normalize_email,
     registration_refused_record,
     sessions_end,
+    sessions_end_these,
     sign_in_check,
     user_create,
     user_delete,
@@ -55,6 +63,7 @@ from ciam.accounts.services import (
 from ciam.accounts.sessions import Session
 from ciam.accounts.throttle import Throttle
 from ciam.audit.models import AuditEvent
+from ciam.audit.services import audit_record
 from ciam.console.access import staff_required
 from ciam.console.flash import flash_secret, pop_secret
 from ciam.console.paging import page_of
@@ -262,6 +271,9 @@ def _verified(request: HttpRequest, user: User) -> HttpResponse:
         mark_signed_in(request, user, remember=False)
         login_success_record(user=user, ip_address=client_ip(request))
         return _signed_in(request, user, flow, next_url, remember=False)
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        messages.success(request, f"Your e-mail address is verified: {user.email}.")
+        return redirect("accounts:account")
     return render(
         request, "accounts/message.html", {"title": "Your e-mail address is verified", "verified": True}
     )
@@ -441,6 +453,156 @@ def recovery_password_view(request: HttpRequest) -> HttpResponse:
         {"form": form, "email": row.user.email},
         status=400 if form.is_bound else 200,
     )
+
+
+# --- The person's account (/account, /account/sessions) ----------------------------------------
+
+# A password change needs the current password unless the person signed in this recently.
+RECENT_SIGN_IN = 300
+
+
+def _recent(request: HttpRequest) -> bool:
+    return time.time() - float(auth_context(request).get("auth_time") or 0) <= RECENT_SIGN_IN
+
+
+def _account_page(request: AuthenticatedRequest, status: int = 200, **forms_) -> HttpResponse:
+    return render(request, "accounts/account.html", _account_forms(request, **forms_), status=status)
+
+
+def _account_forms(request: AuthenticatedRequest, **forms_) -> dict:
+    user = request.user
+    context = {
+        "profile_form": ProfileForm(instance=user),
+        "email_form": EmailAddressForm(prefix="email"),
+        "password_form": ChangePasswordForm(user=user, recent=_recent(request), prefix="password"),
+        "delete_form": DeleteAccountForm(user=user, prefix="delete"),
+        **forms_,
+    }
+    for form in context.values():
+        for field in form.fields.values():
+            field.widget.attrs.pop("autofocus", None)  # several forms on one page: none takes focus
+    return {**context, "account_section": "settings"}
+
+
+@login_required
+@sensitive_post_parameters("password-current_password", "password-password", "password-password_confirm")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_view(request: AuthenticatedRequest) -> HttpResponse:
+    """The person's settings: profile, e-mail address, password, their data, deleting the account."""
+    user = request.user
+    if request.method == "GET":
+        return _account_page(request)
+    section = request.POST.get("section")
+    form: forms.Form | forms.ModelForm
+    if section == "profile":
+        form = ProfileForm(request.POST, instance=user)
+        if not form.is_valid():
+            return _account_page(request, 400, profile_form=form)
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changed:
+            user_update(actor=user, user=user, **changed)
+        messages.success(request, "Your profile was saved.")
+    elif section == "email":
+        form = EmailAddressForm(request.POST, prefix="email")
+        if not form.is_valid():
+            return _account_page(request, 400, email_form=form)
+        email = normalize_email(form.cleaned_data["email"])
+        if email == user.email:
+            form.add_error("email", "That is already your address.")
+            return _account_page(request, 400, email_form=form)
+        if throttled := _mail_throttled(
+            request, email, "accounts/account.html", _account_forms(request, email_form=form)
+        ):
+            return throttled
+        sent = selfservice.email_change_request(user=user, email=email, ip_address=client_ip(request))
+        return _check_email(request, email=email, flow=sent.flow, purpose="email-change")
+    elif section == "password":
+        form = ChangePasswordForm(request.POST, user=user, recent=_recent(request), prefix="password")
+        if not form.is_valid():
+            return _account_page(request, 400, password_form=form)
+        selfservice.password_change(
+            user=user, password=form.cleaned_data["password"], keep_session=request.session.session_key or ""
+        )
+        update_session_auth_hash(request, user)
+        messages.success(request, "Your password was changed; your other sessions were signed out.")
+    elif section == "delete":
+        form = DeleteAccountForm(request.POST, user=user, prefix="delete")
+        if not form.is_valid():
+            return _account_page(request, 400, delete_form=form)
+        try:
+            selfservice.account_delete(user=user, ip_address=client_ip(request))
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+            return _account_page(request, 400, delete_form=form)
+        logout(request)
+        return render(
+            request, "accounts/message.html", {"title": "Your account was deleted", "deleted": True}
+        )
+    else:
+        return _account_page(request, 400)
+    return redirect("accounts:account")
+
+
+@login_required
+@never_cache
+@require_GET
+def account_export_view(request: AuthenticatedRequest) -> HttpResponse:
+    """Download my data: everything kept about the person, as one JSON file."""
+    audit_record(event="user.exported", actor=request.user, subject=request.user.email)
+    response = JsonResponse(selfservice.account_export(request.user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="my-account.json"'
+    return response
+
+
+def _device(user_agent: str) -> str:
+    """A user agent in plain words: "Chrome on Linux", "Mobile Safari on iOS (iPhone)"."""
+    if not user_agent:
+        return "Unknown browser"
+    parsed = ua_parse(user_agent)
+    browser = parsed.user_agent.family if parsed.user_agent else "A browser"
+    system = parsed.os.family if parsed.os else ""
+    device = parsed.device.family if parsed.device and parsed.device.family not in ("Other", "Spider") else ""
+    words = browser if not system or system == "Other" else f"{browser} on {system}"
+    return f"{words} ({device})" if device and device not in words else words
+
+
+@login_required
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_sessions_view(request: AuthenticatedRequest) -> HttpResponse:
+    """The person's signed-in browsers and devices; sign out one, or every other."""
+    user = request.user
+    current = request.session.session_key or ""
+    if request.method == "POST":
+        others = Session.objects.filter(user=user, expire_date__gt=timezone.now()).exclude(
+            session_key=current
+        )
+        sid = request.POST.get("sid", "")[:64]
+        if sid:
+            others = others.filter(sid=sid)
+        ended = sessions_end_these(actor=user, user=user, sessions=others)
+        messages.success(
+            request,
+            "That session was signed out."
+            if sid and ended
+            else f"{ended} other session{'s' if ended != 1 else ''} signed out.",
+        )
+        return redirect("accounts:account-sessions")
+    rows = [
+        {
+            "session": session,
+            "device": _device(session.user_agent),
+            "current": session.session_key == current,
+        }
+        for session in Session.objects.filter(user=user, expire_date__gt=timezone.now()).order_by(
+            "-last_seen"
+        )
+    ]
+    rows.sort(key=lambda row: not row["current"])
+    return render(request, "accounts/account_sessions.html", {"rows": rows, "account_section": "sessions"})
 
 
 # --- The console's identity pages ---------------------------------------------------------------

@@ -88,4 +88,6 @@ EVENT_LABELS = {
     "recovery.sent": "Recovery e-mail sent",
     "recovery.link_created": "Recovery link created",
     "recovery.completed": "Password reset by recovery",
+    "email.changed": "E-mail address changed",
+    "user.exported": "Personal data downloaded",
 }

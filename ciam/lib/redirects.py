@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 # Where a sign-in may resume: the authorization request, the device page, the person's account.
 NEXT_PREFIXES = ("/oauth2/auth?", "/device", "/account/", "/console/", "/consent?")
+NEXT_PATHS = ("/account",)  # the account's settings page itself
 
 
 def safe_next(candidate: str | None, request: HttpRequest, default: str = "/") -> str:
@@ -24,6 +25,6 @@ def safe_next(candidate: str | None, request: HttpRequest, default: str = "/") -
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return default
-    if candidate != "/" and not candidate.startswith(NEXT_PREFIXES):
+    if candidate not in ("/", *NEXT_PATHS) and not candidate.startswith(NEXT_PREFIXES):
         return default
     return candidate

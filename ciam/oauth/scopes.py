@@ -30,7 +30,10 @@ PRIVILEGED_PREFIX = "ciam:"
 # migrations (oauth 0003) and `seed`; they cannot be deleted.
 BUILTIN: dict[str, tuple[str, list[str]]] = {
     "openid": ("Sign you in with your account", ["sub"]),
-    "profile": ("See your name and basic profile", ["name", "given_name", "family_name", "updated_at"]),
+    "profile": (
+        "See your name and basic profile",
+        ["name", "given_name", "family_name", "picture", "locale", "zoneinfo", "updated_at"],
+    ),
     "email": ("See your e-mail address", ["email", "email_verified"]),
     "offline_access": ("Keep access while you are away (refresh tokens)", []),
     "offline": ("Keep access while you are away (refresh tokens)", []),
@@ -42,7 +45,18 @@ BUILTIN: dict[str, tuple[str, list[str]]] = {
 
 
 # The person's claims a scope may release (ciam.oauth.validator.get_additional_claims has them).
-PERSON_CLAIMS = ("sub", "email", "email_verified", "name", "given_name", "family_name", "updated_at")
+PERSON_CLAIMS = (
+    "sub",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "picture",
+    "locale",
+    "zoneinfo",
+    "updated_at",
+)
 MAX_DESCRIPTION = 300
 
 

@@ -502,6 +502,9 @@ class CiamValidator(OAuth2Validator):
             "name": user.get_full_name(),
             "given_name": user.given_name,
             "family_name": user.family_name,
+            "picture": user.picture,
+            "locale": user.locale,
+            "zoneinfo": user.zoneinfo,
             "updated_at": int(user.updated_at.timestamp()),
         }
         return {claim: value for claim, value in claims.items() if value not in ("", None)}

@@ -355,7 +355,7 @@ def test_forgot_password_by_the_emailed_link_then_sign_in_with_the_new_one(
     page.fill("input[name=email]", "mia@example.com")
     page.fill("input[name=password]", "a brand new passphrase 4")
     page.click("button:has-text('Sign in')")
-    assert page.locator("h1").inner_text() == "Connected apps"
+    assert page.locator("h1").inner_text() == "Your account"
 
 
 def test_recovery_by_the_emailed_code_and_a_wrong_code_is_refused_plainly(live_issuer, new_page, smtp):
@@ -372,3 +372,34 @@ def test_recovery_by_the_emailed_code_and_a_wrong_code_is_refused_plainly(live_i
     page.fill("input[name=code]", code)
     page.click("button:has-text('Continue')")
     assert page.locator("h1").inner_text() == "Choose a new password"
+
+
+def test_the_account_settings_change_the_profile_and_the_address_and_sign_out_elsewhere(
+    live_issuer, new_page, smtp
+):
+    User.objects.create_user(email="oli@example.com", password=PASSWORD)
+    laptop = new_page()
+    laptop.goto(f"{live_issuer}/account")
+    sign_in(laptop, email="oli@example.com")
+    assert laptop.locator("h1").inner_text() == "Your account"
+    laptop.fill("input[name=given_name]", "Oli")
+    laptop.fill("input[name=zoneinfo]", "Europe/Paris")
+    laptop.click("button:has-text('Save profile')")
+    assert "Your profile was saved." in laptop.inner_text("main")
+    shot(laptop, "account-settings")
+    laptop.fill("input[name=email-email]", "oli.new@example.com")
+    laptop.click("button:has-text('Change e-mail address')")
+    laptop.fill("input[name=code]", Inbox.code(smtp.last("oli.new@example.com")))
+    laptop.click("button:has-text('Continue')")
+    assert "Your e-mail address is verified: oli.new@example.com." in laptop.inner_text("main")
+    assert smtp.last("oli@example.com")["Subject"] == "Your e-mail address was changed"
+
+    phone = new_page(viewport=PHONE)
+    phone.goto(f"{live_issuer}/account/sessions")
+    sign_in(phone, email="oli.new@example.com")
+    assert phone.locator(".session-card").count() == 2
+    shot(phone, "account-sessions-phone")
+    phone.click("button:has-text('Sign out every other session')")
+    assert "1 other session signed out." in phone.inner_text("main")
+    laptop.goto(f"{live_issuer}/account")
+    assert laptop.locator("h1").inner_text() == "Sign in"  # the laptop was signed out

@@ -31,6 +31,9 @@ CLAIMS_SUPPORTED = [
     "name",
     "given_name",
     "family_name",
+    "picture",
+    "locale",
+    "zoneinfo",
     "updated_at",
 ]
 DISCOVERY_TTL = 60.0
