@@ -5,6 +5,7 @@ Every page works with JavaScript off; every form is CSRF-protected; none is cach
 """
 
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
@@ -596,6 +597,8 @@ def account_sessions_view(request: AuthenticatedRequest) -> HttpResponse:
             "session": session,
             "device": _device(session.user_agent),
             "current": session.session_key == current,
+            "recent": session.last_seen is not None
+            and timezone.now() - session.last_seen < timedelta(minutes=1),
         }
         for session in Session.objects.filter(user=user, expire_date__gt=timezone.now()).order_by(
             "-last_seen"
