@@ -280,42 +280,27 @@ def _verified(request: HttpRequest, user: User) -> HttpResponse:
     )
 
 
-def _code_throttled(request: HttpRequest, template: str, context: dict) -> HttpResponse | None:
-    wait = selfservice.code_throttle(client_ip(request))
+def _wait_page(
+    request: HttpRequest, wait: int, why: str, template: str, context: dict
+) -> HttpResponse | None:
+    """None when `wait` is 0; else `template` saying `why` and how long to wait (429, Retry-After)."""
     if not wait:
         return None
     minutes = max(1, round(wait / 60))
-    response = render(
-        request,
-        template,
-        {
-            **context,
-            "throttled": f"Too many wrong codes from your network. Wait about {minutes} minute"
-            f"{'s' if minutes != 1 else ''} and try again.",
-        },
-        status=429,
-    )
+    message = f"{why} Wait about {minutes} minute{'s' if minutes != 1 else ''} and try again."
+    response = render(request, template, {**context, "throttled": message}, status=429)
     response["Retry-After"] = str(wait)
     return response
+
+
+def _code_throttled(request: HttpRequest, template: str, context: dict) -> HttpResponse | None:
+    wait = selfservice.code_throttle(client_ip(request))
+    return _wait_page(request, wait, "Too many wrong codes from your network.", template, context)
 
 
 def _mail_throttled(request: HttpRequest, email: str, template: str, context: dict) -> HttpResponse | None:
     wait = selfservice.mail_throttle(email, client_ip(request))
-    if not wait:
-        return None
-    minutes = max(1, round(wait / 60))
-    response = render(
-        request,
-        template,
-        {
-            **context,
-            "throttled": f"Too many messages asked for. Wait about {minutes} minute"
-            f"{'s' if minutes != 1 else ''} and try again.",
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(wait)
-    return response
+    return _wait_page(request, wait, "Too many messages asked for.", template, context)
 
 
 @csrf_protect
