@@ -506,7 +506,20 @@ def account_view(request: AuthenticatedRequest) -> HttpResponse:
         return _check_email(request, email=email, flow=sent.flow, purpose="email-change")
     elif section == "password":
         form = ChangePasswordForm(request.POST, user=user, recent=_recent(request), prefix="password")
+        ip = client_ip(request)
+        # Guessing the current password here counts like guessing it at sign-in.
+        check = sign_in_check(email=user.email, ip_address=ip)
+        if check.throttle is not None:
+            return _wait_page(
+                request,
+                check.throttle.retry_after,
+                "Too many wrong passwords.",
+                "accounts/account.html",
+                _account_forms(request, password_form=form),
+            ) or _account_page(request, 429)
         if not form.is_valid():
+            if form.has_error("current_password"):
+                login_failure_record(email=user.email, ip_address=ip)
             return _account_page(request, 400, password_form=form)
         selfservice.password_change(
             user=user, password=form.cleaned_data["password"], keep_session=request.session.session_key or ""

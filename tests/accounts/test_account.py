@@ -176,3 +176,20 @@ def test_a_session_remembers_when_it_was_last_used(user):
     stored.save()
     web.get("/account")
     assert Session.objects.get(user=user).last_seen >= first
+
+
+def test_guessing_the_current_password_on_the_account_page_is_throttled_like_sign_in(user, settings):
+    settings.CIAM_LOGIN_MAX_FAILURES = 2
+    web = signed_in(user, auth_age=600)
+    guess = {
+        "section": "password",
+        "password-password": NEW_PASSWORD,
+        "password-password_confirm": NEW_PASSWORD,
+    }
+    for attempt in ("one", "two"):
+        assert web.post("/account", {**guess, "password-current_password": attempt}).status_code == 400
+    stopped = web.post("/account", {**guess, "password-current_password": PASSWORD})
+    assert stopped.status_code == 429 and int(stopped["Retry-After"]) > 0
+    assert "Too many wrong passwords." in stopped.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

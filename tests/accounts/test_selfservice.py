@@ -13,7 +13,7 @@ from ciam.audit.models import AuditEvent
 from ciam.lib.crypto import token_checksum
 from consent.services import consent_grant
 from tests.factories import make_user
-from tests.helpers import PASSWORD, Inbox, authorize, query_of, signed_in
+from tests.helpers import PASSWORD, Inbox, authorize, free_port, query_of, signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,6 +32,7 @@ def register(web, email, password=PASSWORD):
     return web.post("/registration", {"email": email, "password": password, "password_confirm": password})
 
 
+@pytest.mark.security("user-enumeration-messages")
 def test_registration_says_check_your_email_whether_or_not_the_address_is_taken(smtp):
     make_user(email="taken@example.com")
     new = register(DjangoClient(), "new@example.com")
@@ -95,6 +96,7 @@ def test_codes_and_links_are_stored_only_as_digests_and_a_code_allows_few_tries(
     assert late.status_code == 400 and not User.objects.get(email="finn@example.com").email_verified
 
 
+@pytest.mark.security("user-enumeration-messages")
 def test_recovery_answers_the_same_for_any_address_and_mails_only_an_account(smtp):
     make_user(email="gail@example.com")
     known = DjangoClient().post("/recovery", {"email": "gail@example.com"})
@@ -240,3 +242,19 @@ def test_the_admin_api_creates_a_recovery_link_and_shows_the_address_status(api)
         assert api.post("/admin/recovery/link", bad, content_type="application/json").status_code == 400
     missing = {"identity_id": "00000000-0000-0000-0000-000000000000"}
     assert api.post("/admin/recovery/link", missing, content_type="application/json").status_code == 404
+
+
+def test_a_mail_server_that_cannot_be_reached_costs_the_person_nothing_but_the_message(settings, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.CIAM_MAIL_ATTEMPTS = 2
+    make_user(email="quinn@example.com")
+    with caplog.at_level("WARNING", logger="ciam.mail"):
+        answer = DjangoClient().post("/recovery", {"email": "quinn@example.com"})
+    assert answer.status_code == 200 and "Check your e-mail" in answer.content.decode()
+    assert EmailCode.objects.filter(user__email="quinn@example.com", used__isnull=True).exists()  # kept
+    failures = [r.getMessage() for r in caplog.records if r.name == "ciam.mail"]
+    assert len(failures) == 3  # two tries, then the give-up
+    assert all("quinn" not in line and "token" not in line for line in failures)
+    assert "recovery message was not sent after 2 tries" in failures[-1]
