@@ -690,7 +690,12 @@ def user_detail(request: HttpRequest, user_id) -> HttpResponse:
             "password_form": SetPasswordForm(),
             "delete_form": DeleteUserForm(user=user),
             "own": user == request.user,
-            "sessions": Session.objects.filter(user=user, expire_date__gt=now).order_by("-expire_date")[:50],
+            "sessions": [
+                {"session": session, "device": _device(session.user_agent)}
+                for session in Session.objects.filter(user=user, expire_date__gt=now).order_by("-last_seen")[
+                    :50
+                ]
+            ],
             "last_recovery": EmailCode.objects.filter(user=user, purpose=EmailCode.Purpose.RECOVER)
             .order_by("-created")
             .first(),

@@ -217,7 +217,7 @@ def test_an_administrator_ends_a_persons_sessions(admin):
     browser = signed_in(person)
     console = DjangoClient()
     console.force_login(admin)
-    assert "Signed-in browser" in console.get(f"/console/users/{person.pk}").content.decode()
+    assert "last seen" in console.get(f"/console/users/{person.pk}").content.decode()
     console.post(f"/console/users/{person.pk}/sessions")
     assert browser.get("/account/apps").status_code == 302
 
