@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 
-from ciam.accounts.models import AccountLock, FailedAttempt
+from ciam.accounts.models import AccountLock, EmailCode, FailedAttempt
 from ciam.accounts.sessions import Session
 
 
@@ -18,4 +18,7 @@ def purgeable(cutoff: datetime) -> dict[str, QuerySet]:
         "refused attempts": FailedAttempt.objects.filter(at__lt=cutoff - window),
         "expired lockouts": AccountLock.objects.filter(until__lt=cutoff),
         "sessions": Session.objects.filter(expire_date__lt=cutoff),
+        # Verification and recovery codes past their lifespan (used ones expire as well; the
+        # console's "last recovery" then reads "never" for them).
+        "e-mailed codes": EmailCode.objects.filter(expires__lt=cutoff),
     }

@@ -7,6 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from ciam.accounts.models import EmailCode
+from ciam.accounts.selfservice import recovery_link, verification_send
 from ciam.oauth.models import AccessToken, AuthorizationFlow, DeviceGrant, Grant, LogoutFlow, RefreshToken
 from consent.models import Consent
 from tests.helpers import cc, refresh, tokens_for
@@ -106,3 +108,11 @@ def test_it_deletes_expired_sign_in_consent_and_logout_flows(public_client, caps
     )
     call_command("janitor")
     assert list(AuthorizationFlow.objects.all()) == [live] and not LogoutFlow.objects.exists()
+
+
+def test_it_deletes_emailed_codes_past_their_lifespan(user):
+    recovery_link(user=user, actor=None)
+    verification_send(user=user)
+    age(EmailCode.objects.filter(purpose=EmailCode.Purpose.VERIFY), "expires", 10)
+    call_command("janitor", "--no-progress")
+    assert list(EmailCode.objects.values_list("purpose", flat=True)) == [EmailCode.Purpose.RECOVER]
