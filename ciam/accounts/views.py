@@ -303,6 +303,30 @@ def _mail_throttled(request: HttpRequest, email: str, template: str, context: di
     return _wait_page(request, wait, "Too many messages asked for.", template, context)
 
 
+def _entered_code(request: HttpRequest, purpose: str, check, done) -> HttpResponse:
+    """A code typed on the "check your e-mail" page: `check(flow, code, ip_address=...)` finds
+    what it opens, `done` answers it; a wrong code keeps the page, saying so (throttled per IP)."""
+    form = EmailCodeForm(request.POST)
+    email = request.POST.get("email", "")[:254]
+    if throttled := _code_throttled(request, "accounts/check_email.html", {"form": form, "email": email}):
+        return throttled
+    if form.is_valid():
+        found = check(
+            str(form.cleaned_data["flow"]), form.cleaned_data["code"], ip_address=client_ip(request)
+        )
+        if found is not None:
+            return done(found)
+        form.add_error("code", _WRONG_CODE)
+    return _check_email(request, email=email, flow="", purpose=purpose, form=form)
+
+
+def _recovery_opened(request: HttpRequest, row) -> HttpResponse:
+    """This browser proved it may complete the recovery `row`: on to its new password (the
+    link's token, if it came by one, leaves the address bar)."""
+    request.session[_RECOVERY_KEY] = str(row.pk)
+    return redirect("accounts:recovery-password")
+
+
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -312,26 +336,12 @@ def verification_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and "token" in request.GET:
         user = selfservice.verify_by_link(request.GET["token"][:200], ip_address=ip)
         if user is None:
-            return render(
-                request,
-                "accounts/verification.html",
-                {"form": EmailAddressForm(), "problem": _SPENT_LINK},
-                status=400,
-            )
+            return _spent(request, "accounts/verification.html")
         return _verified(request, user)
     if request.method == "POST" and "code" in request.POST:
-        form = EmailCodeForm(request.POST)
-        email = request.POST.get("email", "")[:254]
-        if throttled := _code_throttled(request, "accounts/check_email.html", {"form": form, "email": email}):
-            return throttled
-        if form.is_valid():
-            user = selfservice.verify_by_code(
-                str(form.cleaned_data["flow"]), form.cleaned_data["code"], ip_address=ip
-            )
-            if user is not None:
-                return _verified(request, user)
-            form.add_error("code", _WRONG_CODE)
-        return _check_email(request, email=email, flow="", purpose="verification", form=form)
+        return _entered_code(
+            request, "verification", selfservice.verify_by_code, lambda user: _verified(request, user)
+        )
     # Signed in with an address to verify (CIAM_REQUIRE_VERIFIED_EMAIL sends people here on the
     # way to an application): the message goes to that address, and the code resumes `next`.
     person = request.user if request.user.is_authenticated and not request.user.email_verified else None
@@ -356,6 +366,13 @@ def verification_view(request: HttpRequest) -> HttpResponse:
 
 
 _SPENT_LINK = "This link has expired or was already used. Ask for a new message below."
+
+
+def _spent(request: HttpRequest, template: str) -> HttpResponse:
+    """A link (or a recovery) that can no longer be used: say so, and offer a new message."""
+    return render(request, template, {"form": EmailAddressForm(), "problem": _SPENT_LINK}, status=400)
+
+
 _WRONG_CODE = "That code is not right, or it has expired. Check the latest message, or ask for a new one."
 
 
@@ -368,28 +385,12 @@ def recovery_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and "token" in request.GET:
         row = selfservice.recovery_by_link(request.GET["token"][:200])
         if row is None:
-            return render(
-                request,
-                "accounts/recovery.html",
-                {"form": EmailAddressForm(), "problem": _SPENT_LINK},
-                status=400,
-            )
-        request.session[_RECOVERY_KEY] = str(row.pk)
-        return redirect("accounts:recovery-password")  # the link's token leaves the address bar
+            return _spent(request, "accounts/recovery.html")
+        return _recovery_opened(request, row)
     if request.method == "POST" and "code" in request.POST:
-        form = EmailCodeForm(request.POST)
-        email = request.POST.get("email", "")[:254]
-        if throttled := _code_throttled(request, "accounts/check_email.html", {"form": form, "email": email}):
-            return throttled
-        if form.is_valid():
-            row = selfservice.recovery_by_code(
-                str(form.cleaned_data["flow"]), form.cleaned_data["code"], ip_address=ip
-            )
-            if row is not None:
-                request.session[_RECOVERY_KEY] = str(row.pk)
-                return redirect("accounts:recovery-password")
-            form.add_error("code", _WRONG_CODE)
-        return _check_email(request, email=email, flow="", purpose="recovery", form=form)
+        return _entered_code(
+            request, "recovery", selfservice.recovery_by_code, lambda row: _recovery_opened(request, row)
+        )
     address = EmailAddressForm(request.POST or None, initial={"email": request.GET.get("email", "")[:254]})
     if request.method == "POST":
         if not address.is_valid():
@@ -411,12 +412,7 @@ def recovery_password_view(request: HttpRequest) -> HttpResponse:
     row = selfservice.recovery_for_flow(request.session.get(_RECOVERY_KEY, ""))
     if row is None:
         request.session.pop(_RECOVERY_KEY, None)
-        return render(
-            request,
-            "accounts/recovery.html",
-            {"form": EmailAddressForm(), "problem": _SPENT_LINK},
-            status=400,
-        )
+        return _spent(request, "accounts/recovery.html")
     form = NewPasswordForm(request.POST or None, user=row.user)
     if request.method == "POST" and form.is_valid():
         user = selfservice.recovery_complete(
@@ -424,12 +420,7 @@ def recovery_password_view(request: HttpRequest) -> HttpResponse:
         )
         request.session.pop(_RECOVERY_KEY, None)
         if user is None:
-            return render(
-                request,
-                "accounts/recovery.html",
-                {"form": EmailAddressForm(), "problem": _SPENT_LINK},
-                status=400,
-            )
+            return _spent(request, "accounts/recovery.html")
         return render(
             request, "accounts/message.html", {"title": "Your password was changed", "recovered": True}
         )
