@@ -5,6 +5,7 @@ import base64
 import contextlib
 import email
 import email.policy
+import fcntl
 import hashlib
 import json
 import os
@@ -388,7 +389,12 @@ class Server:
         command = [str(Path(sys.executable).with_name("uwsgi")), "--ini", str(ROOT / "deploy" / "uwsgi.ini")]
         command += ["--http-socket", f"127.0.0.1:{self.port}", "--processes", str(workers)]
         # Its log goes to a file: a pipe nobody reads would fill up under load and stall the server.
+        # In append mode: the master and every worker write to it, and without O_APPEND two of
+        # them can write at the same offset, one line over another.
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
+        fcntl.fcntl(
+            self.log.fileno(), fcntl.F_SETFL, fcntl.fcntl(self.log.fileno(), fcntl.F_GETFL) | os.O_APPEND
+        )
         self.output = ""
         self.process = subprocess.Popen(
             command, env=environment, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True
@@ -396,6 +402,12 @@ class Server:
         if not wait_until(lambda: requests.get(f"{self.url}/health/alive", timeout=2).ok):
             self.stop()
             raise AssertionError(f"the server did not start:\n{self.output}")
+
+    def log_so_far(self) -> str:
+        """What the server has logged until now (it keeps running)."""
+        self.log.flush()
+        with open(f"/proc/self/fd/{self.log.fileno()}") as current:
+            return current.read()
 
     def stop(self) -> str:
         """Stop the server; return what it printed (again, if it was already stopped)."""

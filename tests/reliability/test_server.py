@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from tests.helpers import Server, basic, on_postgresql
+from tests.helpers import Server, basic, on_postgresql, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), on_postgresql("the production server on PostgreSQL")]
 
@@ -37,6 +37,8 @@ def test_the_request_log_has_paths_but_never_query_strings(server):
     secret_hint = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNlY3JldA"
     requests.get(f"{server.url}/oauth2/sessions/logout", params={"id_token_hint": secret_hint}, timeout=10)
     requests.get(f"{server.url}/device", params={"user_code": "BCDF-GHJK"}, timeout=10)
+    # A worker writes a request's line just after answering it: wait for the lines, then stop.
+    wait_until(lambda: '"GET /device"' in server.log_so_far(), timeout=10)
     log = server.stop()
     assert '"GET /oauth2/sessions/logout"' in log and '"GET /device"' in log
     assert "c2lnbmF0dXJlLXNlY3JldA" not in log and "BCDF-GHJK" not in log
