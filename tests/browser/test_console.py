@@ -359,3 +359,22 @@ def test_on_a_phone_the_navigation_folds_and_no_console_page_overflows_sideways(
     plain = sign_in_to_the_console(new_page(viewport=PHONE, javascript=False), live_issuer)
     assert plain.locator("#console-nav >> text=Settings").is_visible()
     assert plain.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_an_administrator_hands_over_a_recovery_link_and_resends_verification(
+    live_issuer, admin_page, new_page, smtp
+):
+    person = User.objects.create_user(email="ria@example.com", password=PASSWORD)
+    page = admin_page
+    page.goto(f"{live_issuer}/console/users/{person.pk}")
+    assert "not verified" in page.locator("#email").inner_text()
+    page.click("button:has-text('Resend verification')")
+    assert smtp.last("ria@example.com")["Subject"] == "Verify your e-mail address"
+    page.click("button:has-text('Create a recovery link')")
+    link = page.locator("#recovery-link-value").inner_text().strip()
+    shot(page, "console-recovery-link")
+    person_page = new_page()
+    person_page.goto(link)
+    assert person_page.locator("h1").inner_text() == "Choose a new password"
+    page.reload()
+    assert page.locator("#recovery-link-value").count() == 0  # shown once
