@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET
 
 from ciam.oauth.authorize import PROMPTS
 from ciam.oauth.keys import current_signing_key, jwks
-from ciam.oauth.scopes import known_scopes
+from ciam.oauth.scopes import PERSON_CLAIMS, known_scopes
 from ciam.oauth.server import RESPONSE_MODES
 from ciam.oauth.validator import GRANT_TYPES
 
+# The protocol's claims, then the person's (one list of those: ciam.oauth.scopes.PERSON_CLAIMS).
 CLAIMS_SUPPORTED = [
     "sub",
     "iss",
@@ -26,15 +27,7 @@ CLAIMS_SUPPORTED = [
     "sid",
     "amr",
     "acr",
-    "email",
-    "email_verified",
-    "name",
-    "given_name",
-    "family_name",
-    "picture",
-    "locale",
-    "zoneinfo",
-    "updated_at",
+    *(claim for claim in PERSON_CLAIMS if claim != "sub"),
 ]
 DISCOVERY_TTL = 60.0
 # (built at, inputs, document): rebuilt at most once a minute per process, or when an input changes.
