@@ -285,6 +285,13 @@ CIAM_REQUIRE_VERIFIED_EMAIL = env_bool("CIAM_REQUIRE_VERIFIED_EMAIL", False)
 # CIAM_LOGIN_FAILURE_WINDOW.
 CIAM_MAIL_MAX_REQUESTS = env_int("CIAM_MAIL_MAX_REQUESTS", 5, minimum=1)
 
+# Multi-factor sign-in (ciam.accounts.factors): "off" (no second factors at all), "optional"
+# (people may set up an authenticator app or passkeys, and are then asked at every sign-in) or
+# "required" (everyone must: a person without a factor sets one up right after the password).
+CIAM_MFA = (env_str("CIAM_MFA") or "optional").strip().lower()
+if CIAM_MFA not in {"off", "optional", "required"}:
+    raise ImproperlyConfigured(f"CIAM_MFA={CIAM_MFA!r} must be off, optional or required")
+
 # --- Sessions, cookies, security headers -----------------------------------------------------
 
 SESSION_ENGINE = "ciam.accounts.sessions"  # Django's database sessions, with the person's key

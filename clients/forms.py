@@ -121,6 +121,7 @@ class ClientForm(forms.Form):
         help_text="Scopes not in the catalogue yet, separated by spaces; they are added to it.",
     )
     pkce_required = forms.BooleanField(label="Require PKCE (S256)", required=False, initial=True)
+    require_mfa = forms.BooleanField(label="Require multi-factor", required=False)
     token_endpoint_auth_method = forms.ChoiceField(
         label="Token endpoint authentication",
         choices=[
@@ -196,6 +197,7 @@ class ClientForm(forms.Form):
         "scopes",
         "extra_scopes",
         "pkce_required",
+        "require_mfa",
         "token_endpoint_auth_method",
         "access_token_strategy",
         "access_token_lifespan",
@@ -261,6 +263,7 @@ class ClientForm(forms.Form):
             "scopes": [s for s in client.scopes if s in known],
             "extra_scopes": " ".join(s for s in client.scopes if s not in known),
             "pkce_required": client.pkce_required,
+            "require_mfa": client.require_mfa,
             "token_endpoint_auth_method": client.token_endpoint_auth_method if not client.is_public else "",
             "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uri_list),
             "allowed_cors_origins": "\n".join(client.allowed_cors_origins),
@@ -315,6 +318,7 @@ class ClientForm(forms.Form):
             "allowed_cors_origins": _lines(data.get("allowed_cors_origins", "")),
             "audience": _lines(data.get("audience", "")),
             "skip_consent": data.get("skip_consent", False),
+            "require_mfa": data.get("require_mfa", False),
             "access_token_strategy": data.get("access_token_strategy")
             or rules.CLIENT_FIELDS["access_token_strategy"],
             "owner": data.get("owner", ""),

@@ -103,6 +103,8 @@ class Client(AbstractApplication):
     )
     audience = models.JSONField(default=list, blank=True)
     pkce_required = models.BooleanField(default=True)
+    # Every sign-in for this client needs a second factor (acr "2"; ciam.oauth.authorize).
+    require_mfa = models.BooleanField(default=False)
     access_token_strategy = models.CharField(
         max_length=16, choices=AccessTokenStrategy.choices, default=AccessTokenStrategy.OPAQUE
     )

@@ -70,6 +70,7 @@ CLIENT_FIELDS: dict[str, Any] = {
     "token_endpoint_auth_method": TokenEndpointAuthMethod.CLIENT_SECRET_BASIC.value,
     "skip_consent": False,
     "pkce_required": True,
+    "require_mfa": False,
     "access_token_strategy": AccessTokenStrategy.OPAQUE.value,
     "owner": "",
     "contacts": [],
@@ -342,6 +343,7 @@ def checked_client(data: dict[str, Any]) -> dict[str, Any]:
 
     clean["token_endpoint_auth_method"] = method
     clean["skip_consent"] = _bool(data.get("skip_consent", False), "skip_consent", errors)
+    clean["require_mfa"] = _bool(data.get("require_mfa", False), "require_mfa", errors)
     pkce = data.get("pkce_required", True)
     clean["pkce_required"] = _bool(pkce, "pkce_required", errors)
     if public and pkce is False:

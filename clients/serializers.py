@@ -161,6 +161,11 @@ class ClientSerializer(serializers.Serializer):
     metadata = _optional(serializers.DictField)
     access_token_strategy = _optional(serializers.ChoiceField, choices=AccessTokenStrategy.values)
     pkce_required = _optional(StrictBooleanField, help_text="Always true for public clients.")
+    require_mfa = _optional(
+        StrictBooleanField,
+        help_text="Every sign-in for this client needs a second factor (a TOTP code or a passkey); "
+        'its ID tokens then carry acr "2" and amr with "mfa". Default false.',
+    )
     access_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Seconds.")
     refresh_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Idle seconds.")
     id_token_lifespan = _optional(StrictIntegerField, allow_null=True, help_text="Seconds.")

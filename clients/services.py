@@ -68,6 +68,7 @@ def _apply(client: Client, clean: dict[str, Any]) -> None:
     client.client_type = Client.CLIENT_PUBLIC if client.is_public else Client.CLIENT_CONFIDENTIAL
     client.skip_authorization = clean["skip_consent"]
     client.pkce_required = clean["pkce_required"]
+    client.require_mfa = clean["require_mfa"]
     client.access_token_strategy = clean["access_token_strategy"]
     client.owner = clean["owner"]
     client.contacts = clean["contacts"]
@@ -128,6 +129,7 @@ def client_snapshot(client: Client) -> dict[str, Any]:
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "skip_consent": client.skip_authorization,
         "pkce_required": client.pkce_required,
+        "require_mfa": client.require_mfa,
         "access_token_strategy": client.access_token_strategy,
         "owner": client.owner,
         "contacts": list(client.contacts),

@@ -1,4 +1,5 @@
-"""Admin REST API for identities (/admin/identities): list, create, read, update, delete."""
+"""Admin REST API for identities (/admin/identities): list, create, read, update, delete; and
+their second factors (/admin/identities/{id}/credentials/{type}): read, reset."""
 
 import re
 import uuid
@@ -6,8 +7,10 @@ import uuid
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from ciam.accounts.factors import CREDENTIAL_TYPES, credentials_of, credentials_reset
 from ciam.accounts.models import User
 from ciam.accounts.selfservice import recovery_link
 from ciam.accounts.services import (
@@ -262,3 +265,64 @@ class RecoveryLinkApi(AdminApiView):
         user = get_object_or_404(User, pk=identity_id)
         link, expires = recovery_link(user=user, actor=request.user, lifespan=lifespan)
         return Response({"recovery_link": link, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+_TYPE_PARAMETER = OpenApiParameter(
+    "credential_type",
+    str,
+    OpenApiParameter.PATH,
+    enum=list(CREDENTIAL_TYPES),
+    description="totp (an authenticator app), passkey (WebAuthn credentials) or lookup_secret "
+    "(recovery codes): Ory Kratos' names.",
+)
+
+
+def _credential_type(credential_type: str) -> str:
+    if credential_type not in CREDENTIAL_TYPES:
+        raise NotFound(
+            f"Unknown credential type {credential_type!r}: use one of {', '.join(CREDENTIAL_TYPES)}."
+        )
+    return credential_type
+
+
+class IdentityCredentialsApi(AdminApiView):
+    @extend_schema(
+        operation_id="getIdentityCredentials",
+        summary="List an identity's credentials of one type",
+        description=(
+            "What the person has set up of one type of second factor, never a secret: the authenticator "
+            "app (when set up, last use), passkeys (name, dates, backup flags, sign counter) or recovery "
+            "codes (how many remain). An empty list when none."
+        ),
+        parameters=[_TYPE_PARAMETER],
+        responses={
+            200: inline_serializer(
+                "IdentityCredentials",
+                fields={
+                    "type": serializers.CharField(),
+                    "credentials": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def get(self, request, identity_id, credential_type):
+        kind = _credential_type(credential_type)
+        user = get_object_or_404(User, pk=identity_id)
+        return Response({"type": kind, "credentials": credentials_of(user, kind)})
+
+    @extend_schema(
+        operation_id="deleteIdentityCredentials",
+        summary="Reset an identity's credentials of one type",
+        description=(
+            "Remove every credential of this type (audited; the person is told by e-mail), e.g. when they "
+            "lost their phone. Removing the last second factor also removes the recovery codes. 204, "
+            "also when there was nothing to remove."
+        ),
+        parameters=[_TYPE_PARAMETER],
+        responses={204: None},
+    )
+    def delete(self, request, identity_id, credential_type):
+        kind = _credential_type(credential_type)
+        user = get_object_or_404(User, pk=identity_id)
+        credentials_reset(user=user, kind=kind, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -24,6 +24,14 @@ class AuthenticatedRequest(HttpRequest):
 SESSION_KEY = "ciam_auth"
 # Password sign-in: one factor. (OIDC Core §2: acr "0" would mean a long-lived cookie only.)
 ACR_PASSWORD = "1"
+# A password and a second factor, or a user-verifying passkey alone (ciam.accounts.factors).
+ACR_MFA = "2"
+ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
+
+
+def acr_level(acr: object) -> int:
+    """How strong a sign-in's `acr` is: 2 for multi-factor, 1 for anything else."""
+    return 2 if acr == ACR_MFA else 1
 
 
 def mark_signed_in(
@@ -53,6 +61,22 @@ def mark_signed_in(
         "ua": request.headers.get("User-Agent", "")[:300],
     }
     request.session.set_expiry((remember_for or settings.SESSION_COOKIE_AGE) if remember else 0)
+
+
+def mark_stepped_up(request: HttpRequest, amr: list[str]) -> None:
+    """The signed-in person just passed a second factor: the session is multi-factor now
+    (acr "2", `amr` added with "mfa"), its sign-in time is now (the time of the last factor),
+    and it gets a new key (a privilege change). The login session (`sid`) stays the same."""
+    record = auth_context(request)
+    request.session.cycle_key()
+    methods = [m for m in record.get("amr", []) if m != "mfa"]
+    methods += [m for m in amr if m not in methods and m != "mfa"]
+    request.session[SESSION_KEY] = {
+        **record,
+        "amr": [*methods, "mfa"],
+        "acr": ACR_MFA,
+        "auth_time": int(time.time()),
+    }
 
 
 def auth_context(request: HttpRequest) -> dict:

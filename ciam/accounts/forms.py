@@ -13,7 +13,8 @@ class LoginForm(forms.Form):
     email = forms.EmailField(
         label="E-mail address",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+        # "webauthn": the browser may offer passkeys in the field's autofill (conditional UI).
+        widget=forms.EmailInput(attrs={"autocomplete": "username webauthn", "autofocus": True}),
     )
     password = forms.CharField(
         label="Password",
@@ -137,6 +138,57 @@ class EmailCodeForm(forms.Form):
                 "autofocus": True,
             }
         ),
+    )
+
+
+class TotpCodeForm(forms.Form):
+    """A code from the person's authenticator app."""
+
+    code = forms.RegexField(
+        label="Code from your authenticator app",
+        regex=r"^\s*[0-9]{3}\s?[0-9]{3}\s*$",
+        max_length=12,
+        error_messages={
+            "invalid": "Enter the 6 digits your authenticator app shows.",
+            "required": "Enter the 6 digits your authenticator app shows.",
+        },
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "autofocus": True,
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    """One of the person's recovery codes (xxxxx-xxxxx)."""
+
+    recovery_code = forms.RegexField(
+        label="Recovery code",
+        regex=r"^\s*[A-Za-z0-9]{5}[\s-]?[A-Za-z0-9]{5}\s*$",
+        max_length=16,
+        error_messages={
+            "invalid": "A recovery code has 10 letters and digits, like abcde-23456.",
+            "required": "Enter one of your recovery codes.",
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+
+class PasskeyForm(forms.Form):
+    """A passkey's answer (the browser's JSON), and for a new one its name."""
+
+    credential = forms.CharField(max_length=20000, widget=forms.HiddenInput)
+    name = forms.CharField(
+        label="Name",
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Work laptop", "autocomplete": "off"}),
     )
 
 

@@ -121,6 +121,7 @@ class FailedAttempt(models.Model):
         CLIENT_SECRET = "client_secret", "Refused client authentication"
         MAIL_REQUEST = "mail_request", "Recovery or verification e-mail asked for"
         WRONG_CODE = "wrong_code", "Wrong e-mailed code"
+        SECOND_FACTOR = "second_factor", "Wrong second factor"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # What is being guessed at: the e-mail signed in as, the client authenticating, the person
@@ -186,3 +187,65 @@ class EmailCode(models.Model):
     @property
     def usable(self) -> bool:
         return self.used is None and self.expires > timezone.now() and self.tries < self.MAX_TRIES
+
+
+# --- Second factors (ciam.accounts.factors) -------------------------------------------------------
+
+
+class TotpFactor(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238): at most one each.
+
+    The shared key is encrypted at rest (Fernet, a key derived for this purpose). `confirmed` is
+    None until the person typed a first code (set-up in progress). `last_step` is the time step
+    of the last code accepted: a code is accepted only for a later step, so none is used twice."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret = models.TextField()  # Fernet token of the base32 key
+    confirmed = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Authenticator app of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One of a person's single-use recovery codes, kept as a keyed digest only."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    created = models.DateTimeField(default=timezone.now)
+    used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "digest"], name="recoverycode_user_digest")]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential of a person: a passkey (discoverable, user-verifying) they can sign
+    in with, or use as a second factor. Only its public key is kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=64)
+    # base64url of the credential ID (at most 1023 bytes, WebAuthn §5.1).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()  # COSE_Key
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    aaguid = models.CharField(max_length=36, blank=True)
+    # Backup eligible: a synced passkey (amr "swk"); otherwise bound to one device ("hwk").
+    backup_eligible = models.BooleanField(default=False)
+    backed_up = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="passkey_user_name")]
+
+    def __str__(self) -> str:
+        return f"Passkey {self.name} of {self.user_id}"

@@ -265,7 +265,7 @@ def login_failure_record(*, email: str, ip_address: str | None) -> Throttle | No
 
 
 def login_success_record(
-    *, user: User, ip_address: str | None, method: str = "pwd", failures_on_record: bool = True
+    *, user: User, ip_address: str | None, amr: list[str] | None = None, failures_on_record: bool = True
 ) -> None:
     """Record a sign-in, and forget the e-mail's failed attempts (in one transaction; when none
     are on record, as sign_in_check() found, the audit row is the one write)."""
@@ -277,7 +277,7 @@ def login_success_record(
             actor=user,
             subject=user.email,
             ip_address=ip_address,
-            detail={"amr": [method]},
+            detail={"amr": amr or ["pwd"]},
         )
 
 

@@ -6,7 +6,7 @@ Every page works with JavaScript off; every form is CSRF-protected; none is cach
 
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django import forms
 from django.conf import settings
@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from ua_parser import parse as ua_parse
 
-from ciam.accounts import selfservice
+from ciam.accounts import factors, selfservice
 from ciam.accounts.authn import AuthenticatedRequest, auth_context, mark_signed_in
 from ciam.accounts.forms import (
     ChangePasswordForm,
@@ -71,6 +71,7 @@ from ciam.console.paging import page_of
 from ciam.lib.clientip import client_ip
 from ciam.lib.redirects import safe_next
 from ciam.oauth import provider
+from ciam.oauth.authorize import required_level
 from ciam.oauth.client_lookup import get_client
 from ciam.oauth.flows import error_page
 from ciam.oauth.models import AccessToken
@@ -116,22 +117,22 @@ def _throttled(request: HttpRequest, form, throttle: Throttle, template: str, co
     return response
 
 
-def _challenge_of(request: HttpRequest) -> str:
+def challenge_of(request: HttpRequest) -> str:
     return (request.POST.get("login_challenge") or request.GET.get("login_challenge") or "")[:200]
 
 
-def _resumes(request: HttpRequest):
+def resumes(request: HttpRequest):
     """What a sign-in here resumes: (the authorization flow of its login challenge, the flow's
     request), (None, a safe `next`), or (False, "") for a challenge this browser cannot answer
     (unknown, expired, used, or started in another browser)."""
-    challenge = _challenge_of(request)
+    challenge = challenge_of(request)
     if challenge:
         flow = provider.own_login(request, challenge)
         return (False, "") if flow is None else (flow, flow.request_path)
     return None, safe_next(request.POST.get("next") or request.GET.get("next"), request)
 
 
-def _stale_sign_in(request: HttpRequest) -> HttpResponse:
+def stale_sign_in(request: HttpRequest) -> HttpResponse:
     return error_page(
         request,
         "invalid_request",
@@ -140,7 +141,7 @@ def _stale_sign_in(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _signed_in(request: HttpRequest, user: User, flow, next_url: str, *, remember: bool) -> HttpResponse:
+def signed_in(request: HttpRequest, user: User, flow, next_url: str, *, remember: bool) -> HttpResponse:
     """The answer to a sign-in that succeeded: the flow's login step answered (once), then the
     code or the consent page for its request (or wherever `next` pointed)."""
     if flow is not None:
@@ -148,19 +149,66 @@ def _signed_in(request: HttpRequest, user: User, flow, next_url: str, *, remembe
     return complete_after_sign_in(request, next_url, flow) or redirect(next_url)
 
 
+# A right password, with the second factor still to come: who, since when, what it resumes
+# (ciam.accounts.factor_views); nobody is signed in until it comes.
+PENDING_FACTOR = "ciam_pending_factor"
+# What a person sent to set up a second factor in the middle of a sign-in goes back to.
+FACTOR_RETURN = "ciam_factor_return"
+
+
+def required_for(flow) -> int:
+    """The level the sign-in for `flow` (None: no application's) must reach."""
+    level = required_level(
+        policy=settings.CIAM_MFA,
+        client_requires=bool(flow is not None and flow.client.require_mfa),
+        acr_values=" ".join(flow.oidc_context.get("acr_values") or []) if flow is not None else "",
+    )
+    return level or 1
+
+
+def resume_query(resume: dict) -> str:
+    """The query that carries a sign-in's flow (its login challenge, or its `next`) to a page."""
+    if resume.get("login_challenge"):
+        return urlencode({"login_challenge": resume["login_challenge"]})
+    return urlencode({"next": resume.get("next") or ""})
+
+
+def after_password(
+    request: HttpRequest, user: User, flow, next_url: str, *, remember: bool, failures_on_record: bool = True
+) -> HttpResponse:
+    """The first factor is right. A person with a second factor is asked for it before anything
+    is signed in; one who must have a second factor but has none is signed in and taken to set
+    one up, then back; anyone else is signed in and goes on."""
+    resume = {
+        "login_challenge": challenge_of(request) if flow is not None else "",
+        "next": next_url if flow is None else "",
+        "remember": remember,
+    }
+    if factors.enabled() and factors.has_second_factor(user):
+        request.session[PENDING_FACTOR] = {**resume, "user": str(user.pk), "at": int(time.time())}
+        return redirect(f"{reverse('accounts:login-factor')}?{resume_query(resume)}")
+    mark_signed_in(request, user, remember=remember)
+    login_success_record(user=user, ip_address=client_ip(request), failures_on_record=failures_on_record)
+    if required_for(flow) > 1:
+        request.session[FACTOR_RETURN] = resume
+        return redirect(f"{reverse('accounts:account-security')}?setup=1")
+    return signed_in(request, user, flow, next_url, remember=remember)
+
+
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    flow, next_url = _resumes(request)
+    flow, next_url = resumes(request)
     if flow is False:
-        return _stale_sign_in(request)
+        return stale_sign_in(request)
     context = {
         "next": next_url if flow is None else "",
-        "login_challenge": _challenge_of(request) if flow is not None else "",
+        "login_challenge": challenge_of(request) if flow is not None else "",
         "client": flow.client if flow is not None else _client_for_next(next_url),
         "registration_enabled": settings.CIAM_REGISTRATION_ENABLED,
+        "passkeys": factors.enabled(),
     }
     if request.method == "GET":
         hint = request.GET.get("login_hint") or _query_param(next_url, "login_hint")
@@ -190,9 +238,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if user.is_locked():
         form.add_error(None, form.error_messages["locked"])
         return render(request, "accounts/login.html", {**context, "form": form}, status=403)
-    mark_signed_in(request, user, remember=form.cleaned_data["remember"])
-    login_success_record(user=user, ip_address=ip, failures_on_record=check.failures_on_record)
-    return _signed_in(request, user, flow, next_url, remember=form.cleaned_data["remember"])
+    return after_password(
+        request,
+        user,
+        flow,
+        next_url,
+        remember=form.cleaned_data["remember"],
+        failures_on_record=check.failures_on_record,
+    )
 
 
 @sensitive_post_parameters("password", "password_confirm")
@@ -202,12 +255,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def registration_view(request: HttpRequest) -> HttpResponse:
     if not settings.CIAM_REGISTRATION_ENABLED:
         raise Http404("Registration is disabled.")
-    flow, next_url = _resumes(request)
+    flow, next_url = resumes(request)
     if flow is False:
-        return _stale_sign_in(request)
+        return stale_sign_in(request)
     context = {
         "next": next_url if flow is None else "",
-        "login_challenge": _challenge_of(request) if flow is not None else "",
+        "login_challenge": challenge_of(request) if flow is not None else "",
         "client": flow.client if flow is not None else _client_for_next(next_url),
     }
     form = RegistrationForm(request.POST or None)
@@ -267,11 +320,9 @@ def _verified(request: HttpRequest, user: User) -> HttpResponse:
         challenge = pending.get("login_challenge") or ""
         flow = provider.own_login(request, challenge) if challenge else None
         if flow is False or (challenge and flow is None):
-            return _stale_sign_in(request)
+            return stale_sign_in(request)
         next_url = flow.request_path if flow is not None else safe_next(pending.get("next"), request)
-        mark_signed_in(request, user, remember=False)
-        login_success_record(user=user, ip_address=client_ip(request))
-        return _signed_in(request, user, flow, next_url, remember=False)
+        return after_password(request, user, flow, next_url, remember=False)
     if request.user.is_authenticated and request.user.pk == user.pk:
         messages.success(request, f"Your e-mail address is verified: {user.email}.")
         return redirect("accounts:account")
@@ -280,9 +331,7 @@ def _verified(request: HttpRequest, user: User) -> HttpResponse:
     )
 
 
-def _wait_page(
-    request: HttpRequest, wait: int, why: str, template: str, context: dict
-) -> HttpResponse | None:
+def wait_page(request: HttpRequest, wait: int, why: str, template: str, context: dict) -> HttpResponse | None:
     """None when `wait` is 0; else `template` saying `why` and how long to wait (429, Retry-After)."""
     if not wait:
         return None
@@ -295,12 +344,12 @@ def _wait_page(
 
 def _code_throttled(request: HttpRequest, template: str, context: dict) -> HttpResponse | None:
     wait = selfservice.code_throttle(client_ip(request))
-    return _wait_page(request, wait, "Too many wrong codes from your network.", template, context)
+    return wait_page(request, wait, "Too many wrong codes from your network.", template, context)
 
 
 def _mail_throttled(request: HttpRequest, email: str, template: str, context: dict) -> HttpResponse | None:
     wait = selfservice.mail_throttle(email, client_ip(request))
-    return _wait_page(request, wait, "Too many messages asked for.", template, context)
+    return wait_page(request, wait, "Too many messages asked for.", template, context)
 
 
 def _entered_code(request: HttpRequest, purpose: str, check, done) -> HttpResponse:
@@ -438,7 +487,7 @@ def recovery_password_view(request: HttpRequest) -> HttpResponse:
 RECENT_SIGN_IN = 300
 
 
-def _recent(request: HttpRequest) -> bool:
+def recent_sign_in(request: HttpRequest) -> bool:
     return time.time() - float(auth_context(request).get("auth_time") or 0) <= RECENT_SIGN_IN
 
 
@@ -451,7 +500,7 @@ def _account_forms(request: AuthenticatedRequest, **forms_) -> dict:
     context = {
         "profile_form": ProfileForm(instance=user),
         "email_form": EmailAddressForm(prefix="email"),
-        "password_form": ChangePasswordForm(user=user, recent=_recent(request), prefix="password"),
+        "password_form": ChangePasswordForm(user=user, recent=recent_sign_in(request), prefix="password"),
         "delete_form": DeleteAccountForm(user=user, prefix="delete"),
         **forms_,
     }
@@ -496,12 +545,12 @@ def account_view(request: AuthenticatedRequest) -> HttpResponse:
         sent = selfservice.email_change_request(user=user, email=email, ip_address=client_ip(request))
         return _check_email(request, email=email, flow=sent.flow, purpose="email-change")
     elif section == "password":
-        form = ChangePasswordForm(request.POST, user=user, recent=_recent(request), prefix="password")
+        form = ChangePasswordForm(request.POST, user=user, recent=recent_sign_in(request), prefix="password")
         ip = client_ip(request)
         # Guessing the current password here counts like guessing it at sign-in.
         check = sign_in_check(email=user.email, ip_address=ip)
         if check.throttle is not None:
-            return _wait_page(
+            return wait_page(
                 request,
                 check.throttle.retry_after,
                 "Too many wrong passwords.",
@@ -691,6 +740,8 @@ def user_detail(request: HttpRequest, user_id) -> HttpResponse:
             .order_by("-created")
             .first(),
             "recovery_link": pop_secret(request, f"recovery:{user.pk}"),
+            "factors": factors.factors_of(user),
+            "mfa_required": settings.CIAM_MFA == "required",
         },
     )
 

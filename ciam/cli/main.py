@@ -182,6 +182,8 @@ def client_body(args, *, only_given: bool) -> dict:
         body["skip_consent"] = args.skip_consent
     if getattr(args, "pkce_required", None) is not None:
         body["pkce_required"] = args.pkce_required
+    if getattr(args, "require_mfa", None) is not None:
+        body["require_mfa"] = args.require_mfa
     if getattr(args, "metadata", None) is not None:
         try:
             body["metadata"] = json.loads(args.metadata)
@@ -455,6 +457,7 @@ def _client_flags(parser: argparse.ArgumentParser, *, create: bool) -> None:
     parser.add_argument("--metadata", help="A JSON object.")
     parser.add_argument("--skip-consent", nargs="?", const=True, type=_bool)
     parser.add_argument("--pkce-required", nargs="?", const=True, type=_bool)
+    parser.add_argument("--require-mfa", nargs="?", const=True, type=_bool)
     parser.add_argument("--secret", help="A chosen secret (default: generated).")
     if create:
         parser.add_argument("--id", help="A chosen client ID (default: generated c-...).")

@@ -9,12 +9,20 @@ OIDC Core §3.1.2.1: `prompt=login` and an exceeded `max_age` ask for a new sign
 `prompt=consent` asks for consent again; `prompt=none` never shows a page and answers
 login_required, consent_required or interaction_required instead. `login_hint` prefills the
 sign-in; `id_token_hint` must name the signed-in person.
+
+Multi-factor (ciam.accounts.factors): a request needs level 2 (acr "2") when the deployment
+requires it (CIAM_MFA=required), when its client does (`require_mfa`), or when its `acr_values`
+ask for nothing weaker; a person signed in less strongly is asked for the second factor only
+(`StepUp`), never the password again; with prompt=none that is interaction_required.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PROMPTS = ("none", "login", "consent", "select_account")  # discovery lists them, in this order
+PROMPTS = ("none", "login", "consent", "select_account")
+# The authentication context classes (`acr`) a sign-in here reaches, weakest first: a password;
+# multi-factor (a password and a second factor, or a user-verifying passkey). Discovery lists them.
+ACR_LEVELS = {"1": 1, "2": 2}  # discovery lists them, in this order
 # The prompt values a new sign-in answers.
 SIGN_IN_PROMPTS = frozenset({"login", "select_account"})
 # An id_token_hint that is not an ID token this server issued.
@@ -57,6 +65,8 @@ class Person:
     # Signed in within this very request: satisfies prompt=login and any max_age, 0 included (a
     # sign-in a second old would be "older than 0 seconds" by the time the browser came back).
     fresh: bool = False
+    # How strongly (ACR_LEVELS): 1 a password, 2 multi-factor.
+    level: int = 1
 
 
 # --- Decisions --------------------------------------------------------------------------------
@@ -69,6 +79,12 @@ class SignIn:
 
     login_hint: str
     again: bool
+
+
+@dataclass(frozen=True)
+class StepUp:
+    """The right person is signed in, less strongly than the request needs: ask for a second
+    factor (or its set-up), then back."""
 
 
 @dataclass(frozen=True)
@@ -99,12 +115,25 @@ class AskConsent:
     scopes: list[str]
 
 
-Decision = SignIn | Refuse | ErrorPage | IssueCode | AskConsent
+Decision = SignIn | StepUp | Refuse | ErrorPage | IssueCode | AskConsent
 
 
 def is_silent(params: Mapping[str, str]) -> bool:
     """prompt=none: the request may show no page at all (so no page completes it either)."""
     return "none" in (params.get("prompt") or "").split()
+
+
+def required_level(*, policy: str, client_requires: bool, acr_values: str) -> int | None:
+    """The level a sign-in must reach for a request: 2 when the deployment (`policy`
+    "required") or the client requires multi-factor, or when every `acr_values` entry this server
+    knows asks for it (they are alternatives, OIDC Core §3.1.2.1; unknown ones are ignored); else
+    1. None when it cannot be reached: the client requires multi-factor, the deployment is "off"."""
+    if policy == "off":
+        return None if client_requires else 1
+    if policy == "required" or client_requires:
+        return 2
+    known = [ACR_LEVELS[value] for value in (acr_values or "").split() if value in ACR_LEVELS]
+    return min(known) if known else 1
 
 
 def decide(
@@ -114,11 +143,13 @@ def decide(
     person: Person | None,
     hint_subject: object = None,
     now: float,
+    required: int | None = 1,
 ) -> Decision:
     """What to do with the authorization request whose parameters are `params`.
 
     `hint_subject` is the `sub` of the request's id_token_hint (None without one, INVALID_HINT
-    if it is not an ID token of this server); `now` is the time in seconds since the epoch.
+    if it is not an ID token of this server); `now` is the time in seconds since the epoch;
+    `required` the level the sign-in must reach (required_level()).
     """
     if isinstance(request, Invalid):
         if request.redirect_uri is None:
@@ -146,6 +177,11 @@ def decide(
     login_hint = (params.get("login_hint") or "")[:254]
     if hint_subject is INVALID_HINT:
         return refuse("invalid_request", "id_token_hint is not an ID token issued by this server.")
+    if required is None:
+        return refuse(
+            "access_denied",
+            "This application requires multi-factor sign-in, which this service has turned off.",
+        )
 
     # 1. Who is signing in, and is that sign-in recent and the right person's?
     if person is None:
@@ -162,6 +198,10 @@ def decide(
         return refuse("interaction_required", "Another account is signed in; the user must choose.")
     if (prompt & SIGN_IN_PROMPTS and not person.fresh) or too_old or wrong_person:
         return SignIn(login_hint, again=True)
+    if person.level < required:
+        if silent:
+            return refuse("interaction_required", "The request needs multi-factor authentication.")
+        return StepUp()
 
     # 2. Has the person allowed this client these scopes?
     if "consent" not in prompt and request.consented:

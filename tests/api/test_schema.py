@@ -36,6 +36,8 @@ OPERATIONS = {
     ("/admin/identities/{identity_id}", "get"),
     ("/admin/identities/{identity_id}", "patch"),
     ("/admin/identities/{identity_id}", "delete"),
+    ("/admin/identities/{identity_id}/credentials/{credential_type}", "get"),
+    ("/admin/identities/{identity_id}/credentials/{credential_type}", "delete"),
     ("/admin/recovery/link", "post"),
     ("/admin/oauth2/auth/requests/login", "get"),
     ("/admin/oauth2/auth/requests/login/accept", "put"),

@@ -45,6 +45,7 @@ def test_every_html_page_forbids_framing(admin_user_and_client, public_client, u
         "consent_id": str(consent.pk),
         "name": "openid",
         "key": "no-such-run",
+        "credential_type": "totp",
     }
     checked = []
     for route in sorted(set(_routes(get_resolver().url_patterns))):

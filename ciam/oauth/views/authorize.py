@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from oauthlib.oauth2 import FatalClientError, OAuth2Error
 from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError, MissingClientIdError
 
-from ciam.accounts.authn import auth_context, mark_signed_in
+from ciam.accounts.authn import acr_level, auth_context, mark_signed_in
 from ciam.accounts.services import user_for_subject
 from ciam.oauth import flows, provider
 from ciam.oauth.authorize import (
@@ -36,9 +36,11 @@ from ciam.oauth.authorize import (
     Person,
     Refuse,
     SignIn,
+    StepUp,
     Valid,
     decide,
     is_silent,
+    required_level,
 )
 from ciam.oauth.keys import id_token_claims
 
@@ -76,11 +78,34 @@ def _consider(
     person = None
     if request.user.is_authenticated:
         context = auth_context(request)
-        person = Person(request.user.oidc_subject, request.user.email, context["auth_time"], fresh=fresh)
+        person = Person(
+            request.user.oidc_subject,
+            request.user.email,
+            context["auth_time"],
+            fresh=fresh,
+            level=acr_level(context.get("acr")),
+        )
     decision = decide(
-        found, params=params, person=person, hint_subject=_hint_subject(params), now=time.time()
+        found,
+        params=params,
+        person=person,
+        hint_subject=_hint_subject(params),
+        now=time.time(),
+        required=_required(params, credentials),
     )
     return decision, found, credentials
+
+
+def _required(params: QueryDict, credentials: dict) -> int | None:
+    """The level the request's sign-in must reach. A login app of the deployment's own decides
+    that itself (it reads the request's acr_values, the client's requirement among them)."""
+    if settings.CIAM_LOGIN_URL or "request" not in credentials:
+        return 1
+    return required_level(
+        policy=settings.CIAM_MFA,
+        client_requires=credentials["request"].client.require_mfa,
+        acr_values=params.get("acr_values") or "",
+    )
 
 
 def _issue_or_ask(
@@ -113,7 +138,9 @@ def _issue_or_ask(
     return redirect(f"{reverse('consent:consent')}?consent_challenge={challenge}")
 
 
-def _to_login(request: HttpRequest, params: QueryDict, decision: SignIn, credentials: dict) -> HttpResponse:
+def _to_login(
+    request: HttpRequest, params: QueryDict, decision: SignIn | StepUp, credentials: dict
+) -> HttpResponse:
     """Send the person to sign in, with the request kept as an authorization flow under a login
     challenge (ciam.oauth.provider: the same flow a login app of the deployment's own answers,
     here answered by the sign-in page). A new sign-in asked for while someone is signed in
@@ -127,11 +154,14 @@ def _to_login(request: HttpRequest, params: QueryDict, decision: SignIn, credent
         client=oauth_request.client,
         scopes=list(oauth_request.scopes or []),
         audience=(params.get("audience") or "").split(),
-        oidc_context=_oidc_context(params),
+        oidc_context=_oidc_context(params, oauth_request.client),
         skip_subject="",
         session_id="",
     )
     query = {"login_challenge": challenge}
+    if isinstance(decision, StepUp):
+        # Signed in with a password only: the second factor (or its set-up) is what is asked.
+        return redirect(f"{reverse('accounts:login-factor')}?{urlencode(query)}")
     if decision.login_hint:
         query["login_hint"] = decision.login_hint
     return redirect(f"{reverse('accounts:login')}?{urlencode(query)}")
@@ -144,7 +174,7 @@ def _answer(request: HttpRequest, params: QueryDict, decision: Decision, credent
         return flows.error_redirect(
             decision.redirect_uri, decision.error, decision.description, decision.state
         )
-    if isinstance(decision, SignIn):
+    if isinstance(decision, SignIn | StepUp):
         return _to_login(request, params, decision, credentials)
     return _issue_or_ask(request, params, decision, credentials)
 
@@ -152,9 +182,12 @@ def _answer(request: HttpRequest, params: QueryDict, decision: Decision, credent
 # --- A login and consent app of the deployment's own (Hydra v2's provider flow) ----------------
 
 
-def _oidc_context(params: QueryDict) -> dict:
+def _oidc_context(params: QueryDict, client=None) -> dict:
+    acr_values = (params.get("acr_values") or "").split()
+    if client is not None and client.require_mfa and settings.CIAM_MFA != "off":
+        acr_values = ["2"]  # the client's requirement, for the login app to honour
     return {
-        "acr_values": (params.get("acr_values") or "").split(),
+        "acr_values": acr_values,
         "display": params.get("display") or "",
         "login_hint": params.get("login_hint") or "",
         "ui_locales": (params.get("ui_locales") or "").split(),
@@ -176,7 +209,7 @@ def _to_login_app(
         client=client,
         scopes=found.scopes,
         audience=(params.get("audience") or "").split(),
-        oidc_context=_oidc_context(params),
+        oidc_context=_oidc_context(params, client),
         skip_subject=skip_subject,
         session_id=context.get("sid", "") if skip_subject else "",
     )

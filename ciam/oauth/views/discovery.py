@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from ciam.oauth.authorize import PROMPTS
+from ciam.oauth.authorize import ACR_LEVELS, PROMPTS
 from ciam.oauth.keys import current_signing_key, jwks
 from ciam.oauth.scopes import PERSON_CLAIMS, known_scopes
 from ciam.oauth.server import RESPONSE_MODES
@@ -65,6 +65,7 @@ def discovery_document() -> dict:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "prompt_values_supported": list(PROMPTS),
+        "acr_values_supported": list(ACR_LEVELS),
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
