@@ -384,7 +384,7 @@ def authentication_options(user: User | None) -> tuple[str, bytes]:
 # py_webauthn's refusals, in words for the person (matched on the start of its message).
 _REFUSALS = (
     (
-        "Unexpected client data challenge",
+        "Client data challenge was not expected",
         "challenge",
         "This passkey answer belongs to another attempt. Try again.",
     ),
@@ -394,6 +394,16 @@ _REFUSALS = (
         "User verification is required",
         "user_verification",
         "Your device must check it is you (PIN, fingerprint or face).",
+    ),
+    (
+        "Response sign count",
+        "sign_count",
+        "This passkey's counter went backwards: it may have been copied. Use another way to sign in.",
+    ),
+    (
+        "Could not verify authentication signature",
+        "signature",
+        "The passkey's signature is not right. Try again.",
     ),
 )
 
