@@ -155,10 +155,11 @@ def test_a_sign_in_that_completes_its_authorization_request_stays_within_its_bud
     assert response.status_code == 302
     assert response["Location"].startswith(CALLBACK) and "code" in query_of(response["Location"])
     # The session and the flow its login challenge names; the e-mail's lock, the address's
-    # failures, the person; whether they have a second factor (one query); the new session (Django's: a key unused, its row, the old one
-    # deleted), last_login; the audit row; the flow's login step answered; then the request it
-    # completes: the client's revision (once, though oauthlib validates twice), the remembered
-    # consent, the code; the session saved with the sign-in record.
+    # failures, the person; whether they have a second factor (one query); the new session
+    # (Django's: a key unused, its row, the old one deleted), last_login; the audit row; the
+    # flow's login step answered; then the request it completes: the client's revision (once,
+    # though oauthlib validates twice), the remembered consent, the code; the session saved
+    # with the sign-in record.
     assert len(sqls) <= 17, sqls
     assert duplicates(sqls) == []
     assert sum(sql.startswith('SELECT "clients_client"') for sql in sqls) == 1  # the client read once
