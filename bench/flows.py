@@ -1,5 +1,7 @@
 """Full authorization code + PKCE flows with a password sign-in and a remembered consent, as
-flows per second: N processes, each a browser-like HTTP client following the pages.
+flows per second: N processes, each a browser-like HTTP client following the pages. With
+`totp` (a fifth argument), people with an authenticator app also type its code on the second
+step, computed from their key (pyotp), each code once.
 
 The client writes HTTP/1.1 to a socket and reads the answer itself, with a cookie jar: on these
 shared 2 cores every millisecond the load generator spends is taken from the server (requests
@@ -68,9 +70,34 @@ class Browser:
         return int(status_line.split(" ", 2)[1]), headers, content.decode()
 
 
-def one_flow(web, fixtures: dict, email: str) -> None:
+class Authenticator:
+    """A person's authenticator app: the code of each time step, each step used once and in
+    order (the server refuses a code it has seen, and any older one)."""
+
+    def __init__(self, secret: str):
+        import pyotp  # only the TOTP scenario needs it (the instruction counter does not)
+
+        self.totp = pyotp.TOTP(secret)
+        self.last_step = 0
+
+    def code(self) -> str | None:
+        """A code of the previous, current or next step not used yet, or None (wait)."""
+        now = int(time.time()) // 30
+        step = max(now - 1, self.last_step + 1)
+        if step > now + 1:
+            return None
+        self.last_step = step
+        return self.totp.at(step * 30)
+
+
+def _hidden_fields(page: str) -> dict:
+    return {k: html.unescape(v) for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)}
+
+
+def one_flow(web, fixtures: dict, email: str, authenticator: Authenticator | None = None) -> None:
     """One flow through `web`: a Browser here, or anything with the same `request` (the
-    instruction counter's calls the WSGI application directly). Asserts every step."""
+    instruction counter's calls the WSGI application directly). Asserts every step. With an
+    `authenticator`, the person's second step is its code."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     app = fixtures["app"]
@@ -90,13 +117,29 @@ def one_flow(web, fixtures: dict, email: str) -> None:
     status, _, page = web.request("GET", headers["location"])  # the sign-in page
     assert status == 200, status
     # The form's hidden fields as a browser sends them: the CSRF token, the login challenge.
-    hidden = {
-        k: html.unescape(v) for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)
-    }
+    hidden = _hidden_fields(page)
     status, headers, _ = web.request(
         "POST", "/login", {**hidden, "email": email, "password": fixtures["password"]}
     )
     assert status == 302, status
+    if authenticator is not None:
+        assert urlsplit(headers["location"]).path == "/login/factor", headers["location"]
+        status, _, page = web.request("GET", headers["location"])  # the second step's page
+        assert status == 200, status
+        code = authenticator.code()
+        assert code is not None, "no unused code for this person in this step"
+        fields = _hidden_fields(page)
+        status, headers, _ = web.request(
+            "POST",
+            "/login/factor",
+            {
+                "csrfmiddlewaretoken": fields["csrfmiddlewaretoken"],
+                "login_challenge": fields["login_challenge"],
+                "method": "totp",
+                "code": code,
+            },
+        )
+        assert status == 302, status
     # As a browser, follow the server's own redirects, if any: the sign-in completes the
     # authorization request itself, and a remembered consent shows no page.
     redirect = urlsplit(headers["location"])
@@ -125,13 +168,20 @@ def one_flow(web, fixtures: dict, email: str) -> None:
 
 
 def worker(args) -> tuple[list[float], int]:
-    base, fixtures, deadline, index, workers = args
-    users = fixtures["flow_users"][index::workers]
+    base, fixtures, deadline, index, workers, totp = args
+    if totp:
+        people = [(email, Authenticator(secret)) for email, secret in fixtures["totp_users"][index::workers]]
+    else:
+        people = [(email, None) for email in fixtures["flow_users"][index::workers]]
     durations, errors, n = [], 0, 0
     while time.time() < deadline:
+        email, authenticator = people[n % len(people)]
+        if authenticator is not None and authenticator.last_step >= int(time.time()) // 30 + 1:
+            n += 1  # this person's codes of now are spent: the next person
+            continue
         started = time.perf_counter()
         try:
-            one_flow(Browser(base), fixtures, users[n % len(users)])
+            one_flow(Browser(base), fixtures, email, authenticator)
             durations.append((time.perf_counter() - started) * 1000)
         except Exception:  # noqa: BLE001 - counted, reported
             errors += 1
@@ -141,12 +191,13 @@ def worker(args) -> tuple[list[float], int]:
 
 def main() -> None:
     base, fixtures_path, duration, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    totp = sys.argv[5:6] == ["totp"]
     with open(fixtures_path) as handle:
         fixtures = json.load(handle)
     started = time.time()
     deadline = started + duration
     with multiprocessing.Pool(workers) as pool:
-        results = pool.map(worker, [(base, fixtures, deadline, i, workers) for i in range(workers)])
+        results = pool.map(worker, [(base, fixtures, deadline, i, workers, totp) for i in range(workers)])
     elapsed = time.time() - started
     durations = sorted(d for r in results for d in r[0])
     errors = sum(r[1] for r in results)

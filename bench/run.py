@@ -361,11 +361,15 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def login_flows(service: Service, base: str, fixtures: dict, *, duration: int, workers: int) -> dict:
+def login_flows(
+    service: Service, base: str, fixtures: dict, *, duration: int, workers: int, totp: bool = False
+) -> dict:
+    """Sign-in flows per second (with `totp`: with an authenticator app's code as the second step)."""
     server_before, busy_before = service.cpu(), machine_busy_seconds()
     driver_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    command = [PY, str(BENCH / "flows.py"), base, str(OUT / "fixtures.json"), str(duration), str(workers)]
     result = subprocess.run(
-        [PY, str(BENCH / "flows.py"), base, str(OUT / "fixtures.json"), str(duration), str(workers)],
+        command + (["totp"] if totp else []),
         capture_output=True,
         text=True,
         timeout=duration + 120,
@@ -383,7 +387,7 @@ def login_flows(service: Service, base: str, fixtures: dict, *, duration: int, w
     stats["driver_cpu_ms_per_flow"] = driver / flows * 1000
     stats["machine_cpu_ms_per_flow"] = (machine_busy_seconds() - busy_before) / flows * 1000
     log(
-        f"login flows: {stats['flows_per_s']:.1f}/s, p50 {stats['p50']:.0f} ms, p99 {stats['p99']:.0f} ms, "
+        f"login flows{' with TOTP' if totp else ''}: {stats['flows_per_s']:.1f}/s, p50 {stats['p50']:.0f} ms, p99 {stats['p99']:.0f} ms, "
         f"errors {stats['errors']}; CPU per flow: server {stats['server_cpu_ms_per_flow']:.1f} ms, "
         f"driver {stats['driver_cpu_ms_per_flow']:.1f} ms, whole machine {stats['machine_cpu_ms_per_flow']:.1f} ms"
     )
@@ -547,6 +551,10 @@ def main() -> int:
         if selected("login_flow"):
             results["scenarios"]["login_flow"] = login_flows(
                 ciam, base, fixtures, duration=args.duration, workers=8
+            )
+        if selected("login_flow_totp"):
+            results["scenarios"]["login_flow_totp"] = login_flows(
+                ciam, base, fixtures, duration=args.duration, workers=8, totp=True
             )
         if selected("client_credentials_async"):
             # The same scenario with the operator's opt-in: tokens committed without waiting for the

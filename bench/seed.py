@@ -9,11 +9,13 @@ import os
 import secrets
 from datetime import timedelta
 
+import pyotp
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ciam.accounts.models import User
+from ciam.accounts.factors import seal_totp_secret
+from ciam.accounts.models import TotpFactor, User
 from ciam.api.services import admin_token_create
 from ciam.lib.crypto import token_checksum
 from ciam.oauth.keys import current_signing_key
@@ -25,6 +27,9 @@ from consent.models import Consent
 CLIENTS, USERS, LIVE_TOKENS = 1000, 10_000, 100_000
 REFRESH_TOKENS = int(os.environ.get("CIAM_BENCH_REFRESH_TOKENS", "60000"))
 FLOW_USERS = 400
+# People with an authenticator app, for the sign-in flows with TOTP: each can sign in about once
+# per 30-second step (a code is accepted once), so there are more of them than flows in a run.
+TOTP_USERS = 2000
 PASSWORD = "bench password 1234"
 CALLBACK = "http://127.0.0.1:9/callback"
 
@@ -168,12 +173,23 @@ def seed() -> dict:
         ],
     )
 
-    # People with a remembered consent to the app, for the login flow scenario.
+    # People with an authenticator app (set up and confirmed), for the flows with TOTP.
+    totp_people = list(User.objects.order_by("-email").values_list("pk", "email")[:TOTP_USERS])
+    totp_secrets = {pk: pyotp.random_base32(32) for pk, _ in totp_people}
+    _bulk(
+        TotpFactor,
+        [
+            TotpFactor(user_id=pk, secret=seal_totp_secret(totp_secrets[pk]), confirmed=now, last_step=0)
+            for pk, _ in totp_people
+        ],
+    )
+
+    # People with a remembered consent to the app, for the login flow scenarios.
     _bulk(
         Consent,
         [
             Consent(user_id=pk, client=app, scopes=["openid", "profile", "email"], remember=True)
-            for pk in users
+            for pk in users + [pk for pk, _ in totp_people]
         ],
     )
     admin_token = admin_token_create(actor=None, name="bench")[1]
@@ -189,6 +205,7 @@ def seed() -> dict:
         "admin_token": admin_token,
         "refresh_tokens": raw_refresh,
         "flow_users": list(User.objects.filter(pk__in=users).values_list("email", flat=True)),
+        "totp_users": [[email, totp_secrets[pk]] for pk, email in totp_people],
         "password": PASSWORD,
     }
 

@@ -172,7 +172,8 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret, interval=30, digits=6, issuer=settings.CIAM_SITE_NAME)
 
 
-def _seal(secret: str) -> str:
+def seal_totp_secret(secret: str) -> str:
+    """The form a TOTP key is stored in (encrypted with a key derived for this purpose)."""
     return fernet("totp-secret").encrypt(secret.encode()).decode()
 
 
@@ -193,7 +194,7 @@ def totp_setup(user: User) -> TotpSetup:
     if row is not None and row.confirmed is not None:
         raise ValidationError("An authenticator app is already set up; remove it first.")
     if row is None:
-        row = TotpFactor.objects.create(user=user, secret=_seal(pyotp.random_base32(32)))
+        row = TotpFactor.objects.create(user=user, secret=seal_totp_secret(pyotp.random_base32(32)))
     secret = _unseal(row)
     uri = _totp(secret).provisioning_uri(name=user.email)
     svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111827", light="#ffffff")
