@@ -174,11 +174,11 @@ def _totp(secret: str) -> pyotp.TOTP:
 
 def seal_totp_secret(secret: str) -> str:
     """The form a TOTP key is stored in (encrypted with a key derived for this purpose)."""
-    return fernet("totp-secret").encrypt(secret.encode()).decode()
+    return fernet("totp-secret", settings.CIAM_KEY_ENCRYPTION_SECRET).encrypt(secret.encode()).decode()
 
 
 def _unseal(row: TotpFactor) -> str:
-    return fernet("totp-secret").decrypt(row.secret.encode()).decode()
+    return fernet("totp-secret", settings.CIAM_KEY_ENCRYPTION_SECRET).decrypt(row.secret.encode()).decode()
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ def test_create_get_update_list_and_delete_a_client(cli):
         "team-c",
         "--skip-consent",
         "--pkce-required",
+        "--require-mfa",
     )
     assert code == 0, (out, _)
     created = json.loads(out)
@@ -54,12 +55,16 @@ def test_create_get_update_list_and_delete_a_client(cli):
     assert (
         created["grant_types"] == ["authorization_code", "refresh_token"] and created["skip_consent"] is True
     )
+    assert created["require_mfa"] is True
 
     code, out, _ = cli("get", "client", client_id)
     assert code == 0 and client_id in out and "cli-app" in out and "CLIENT ID" in out
 
-    code, out, _ = cli("--format", "json", "update", "client", client_id, "--name", "renamed")
+    code, out, _ = cli(
+        "--format", "json", "update", "client", client_id, "--name", "renamed", "--require-mfa", "false"
+    )
     updated = json.loads(out)
+    assert updated["require_mfa"] is False
     assert (
         updated["client_name"] == "renamed" and updated["owner"] == "team-c"
     )  # only the given field changed

@@ -197,3 +197,30 @@ def test_a_patch_of_a_read_only_field_is_a_400_naming_it(api, m2m_client, field)
     response = call(api, "patch", path, [{"op": "replace", "path": f"/{field}", "value": 1}])
     assert response.status_code == 400 and field in response.json()["error_description"]
     assert api.get(path).json() == before
+
+
+APP = {"grant_types": ["authorization_code"], "redirect_uris": ["https://bank.example/cb"], "scope": "openid"}
+
+
+def test_require_mfa_is_a_boolean_field_of_the_api_and_its_document(api):
+    created = call(api, "post", "/admin/clients", {**APP, "client_name": "bank", "require_mfa": True})
+    assert created.status_code == 201 and created.json()["require_mfa"] is True
+    plain = call(api, "post", "/admin/clients", {**APP, "client_name": "notes"}).json()
+    assert plain["require_mfa"] is False
+    wrong = call(api, "post", "/admin/clients", {**APP, "client_name": "x", "require_mfa": "yes"})
+    assert wrong.status_code == 400 and "require_mfa" in wrong.json()["error_description"]
+    patched = call(
+        api,
+        "patch",
+        f"/admin/clients/{plain['client_id']}",
+        [{"op": "replace", "path": "/require_mfa", "value": True}],
+    )
+    assert patched.json()["require_mfa"] is True
+    document = api.get("/admin/openapi.json").json()
+    schema = document["components"]["schemas"]
+    described = [
+        s["properties"]["require_mfa"] for s in schema.values() if "require_mfa" in s.get("properties", {})
+    ]
+    assert described and all(
+        p["type"] == "boolean" and "second factor" in p["description"] for p in described
+    )

@@ -215,3 +215,12 @@ def test_every_input_of_the_new_client_form_has_a_real_label(console):
     assert ids
     for element_id in set(ids) - hidden:
         assert f'for="{element_id}"' in page, element_id
+
+
+def test_require_multi_factor_is_a_checkbox_of_the_client_form(console):
+    assert "Require multi-factor" in console.get(reverse("clients:new")).content.decode()
+    console.post(reverse("clients:new"), {**PUBLIC_FORM, "client_name": "bank", "require_mfa": "on"})
+    client = Client.objects.get(name="bank")
+    assert client.require_mfa
+    edit = console.get(reverse("clients:edit", args=[client.client_id])).content.decode()
+    assert re.search(r'name="require_mfa"[^>]*checked', edit)
