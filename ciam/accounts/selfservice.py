@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from ciam.accounts import mail, throttle
+from ciam.accounts import factors, mail, throttle
 from ciam.accounts.models import EmailCode, FailedAttempt, User
 from ciam.accounts.services import (
     SUBJECT_EMAIL_DOMAIN,
@@ -381,6 +381,8 @@ def account_export(user: User) -> dict:
             }
             for consent in user.consents.select_related("client")
         ],
+        # Second factors as an administrator sees them: never a key, a code or a public key.
+        "sign_in_methods": {kind: factors.credentials_of(user, kind) for kind in factors.CREDENTIAL_TYPES},
         "sessions": [
             {
                 "signed_in_at": stamp(session.signed_in_at),

@@ -547,3 +547,17 @@ def test_the_console_shows_a_persons_factors_and_resets_them(user, admin_client,
     assert reset.status_code == 302 and not factors.has_second_factor(user)
     assert "None: signs in with a password" in admin_client.get(f"/console/users/{user.pk}").content.decode()
     assert admin_client.post(f"/console/users/{user.pk}/factors", {"type": "nope"}).status_code == 302
+
+
+def test_download_my_data_lists_the_sign_in_methods_without_any_secret(user):
+    _, codes = enroll_totp(user)
+    web = DjangoClient()
+    password_step(web, user)
+    web.post("/login/factor", {"method": "recovery", "recovery_code": codes[0]})
+    add_passkey(web, SoftAuthenticator(factors.expected_origin()), "Laptop")
+    answer = web.get("/account/export")
+    data = json.loads(answer.content)["sign_in_methods"]
+    assert len(data["totp"]) == 1 and data["passkey"][0]["name"] == "Laptop"
+    assert data["lookup_secret"][0]["remaining"] == 9
+    text = answer.content.decode()
+    assert TotpFactor.objects.get(user=user).secret not in text and not any(c in text for c in codes)
