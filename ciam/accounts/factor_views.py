@@ -169,6 +169,20 @@ def _locked_out(request: HttpRequest, user: User, wait: int) -> HttpResponse:
     return response
 
 
+def _passkey_answer(request: HttpRequest, purpose: str, user: User | None) -> factors.PasskeyUse:
+    """The posted passkey answer, checked against this browser's open ceremony for `purpose`
+    (FactorError says what is wrong)."""
+    form = PasskeyForm(request.POST)
+    if not form.is_valid():
+        raise FactorError("The passkey's answer is missing. Try again.")
+    return factors.passkey_check(
+        credential=form.cleaned_data["credential"],
+        challenge=_ceremony_end(request, purpose),
+        user=user,
+        ip_address=client_ip(request),
+    )
+
+
 @sensitive_post_parameters("code", "recovery_code", "credential")
 @csrf_protect
 @never_cache
@@ -227,16 +241,8 @@ def login_factor_view(request: HttpRequest) -> HttpResponse:
         code_form.add_error("recovery_code", "That recovery code is not right, or was already used.")
         return _factor_page(request, user, status=400, code_form=code_form, use="recovery")
     if method == "passkey":
-        passkey_form = PasskeyForm(request.POST)
         try:
-            if not passkey_form.is_valid():
-                raise FactorError("The passkey's answer is missing. Try again.")
-            use = factors.passkey_check(
-                credential=passkey_form.cleaned_data["credential"],
-                challenge=_ceremony_end(request, "second"),
-                user=user,
-                ip_address=ip,
-            )
+            use = _passkey_answer(request, "second", user)
         except FactorError as exc:
             return _factor_page(request, user, status=400, problem=str(exc), use="passkey")
         return _passed(request, user, pending, flow, next_url, use.amr)
@@ -252,18 +258,10 @@ def login_passkey_view(request: HttpRequest) -> HttpResponse:
     flow, next_url = resumes(request)
     if flow is False:
         return stale_sign_in(request)
-    form = PasskeyForm(request.POST)
     try:
         if not factors.enabled():
             raise FactorError("Passkeys are turned off here. Sign in with your password.")
-        if not form.is_valid():
-            raise FactorError("The passkey's answer is missing. Try again.")
-        use = factors.passkey_check(
-            credential=form.cleaned_data["credential"],
-            challenge=_ceremony_end(request, "sign-in"),
-            user=None,
-            ip_address=client_ip(request),
-        )
+        use = _passkey_answer(request, "sign-in", None)
         user = use.passkey.user
         if not user.is_active or user.is_locked():
             raise FactorError(LoginForm.error_messages["locked"])

@@ -371,3 +371,34 @@ def test_the_granted_audience_is_the_tokens_and_must_be_the_clients(external, se
     refreshed = session.refresh_token(f"{base}/oauth2/token", refresh_token=token["refresh_token"])
     answer = admin.post(f"{base}/admin/oauth2/introspect", data={"token": refreshed["access_token"]}).json()
     assert answer["aud"] == ["https://api.example"]
+
+
+def test_a_login_app_learns_that_a_client_requires_mfa_and_its_acr_and_amr_reach_the_id_token(external):
+    base, admin, client = external
+    client.require_mfa = True
+    client.save()
+    browser = requests.Session()
+    session, verifier, response = start(base, client, browser, scope="openid")
+    login_challenge = query_of(response.headers["Location"])["login_challenge"]
+    login = admin.get(f"{base}/admin/oauth2/auth/requests/login", params={"login_challenge": login_challenge})
+    assert login.json()["oidc_context"]["acr_values"] == ["2"]  # the client's requirement, for the app
+    accepted = admin.put(
+        f"{base}/admin/oauth2/auth/requests/login/accept",
+        params={"login_challenge": login_challenge},
+        json={"subject": "zoe@example.com", "acr": "2", "amr": ["pwd", "otp", "mfa"]},
+    ).json()
+    consent_challenge = query_of(follow(browser, accepted["redirect_to"]).headers["Location"])[
+        "consent_challenge"
+    ]
+    granted = admin.put(
+        f"{base}/admin/oauth2/auth/requests/consent/accept",
+        params={"consent_challenge": consent_challenge},
+        json={"grant_scope": ["openid"]},
+    ).json()
+    callback = follow(browser, granted["redirect_to"]).headers["Location"]
+    token = session.fetch_token(
+        f"{base}/oauth2/token", authorization_response=callback, code_verifier=verifier
+    )
+    keys = jwk.JWKSet.from_json(requests.get(f"{base}/.well-known/jwks.json", timeout=10).text)
+    claims = json.loads(jwt.JWT(jwt=token["id_token"], key=keys).claims)
+    assert claims["acr"] == "2" and claims["amr"] == ["pwd", "otp", "mfa"]
