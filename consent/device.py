@@ -15,16 +15,18 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from ciam.accounts import throttle
-from ciam.accounts.authn import AuthenticatedRequest, auth_context
+from ciam.accounts.authn import AuthenticatedRequest, acr_level, auth_context
 from ciam.accounts.models import FailedAttempt
 from ciam.audit.services import audit_record
 from ciam.lib.clientip import client_ip
 from ciam.oauth import provider
+from ciam.oauth.authorize import required_level
 from ciam.oauth.device import device_decide, pending_grant_for_user_code
 from ciam.oauth.flows import add_query, error_page
 from ciam.oauth.models import DeviceGrant
@@ -178,6 +180,18 @@ def _device_page(request: AuthenticatedRequest) -> HttpResponse:
         audit_record(event="device.code_invalid", actor=request.user, ip_address=client_ip(request))
         form.add_error("user_code", "That code is not valid or has expired. Check the code on your device.")
         return render(request, "consent/device.html", {"form": form}, status=400)
+    # The client's (and the deployment's) multi-factor requirement holds here too: a person signed
+    # in with a password only confirms their second factor (or sets one up), then comes back.
+    required = required_level(policy=settings.CIAM_MFA, client_requires=client.require_mfa, acr_values="")
+    if required is None:
+        form.add_error(
+            "user_code",
+            "This device's application requires multi-factor sign-in, which this service has turned off.",
+        )
+        return render(request, "consent/device.html", {"form": form}, status=403)
+    if acr_level(auth_context(request).get("acr")) < required:
+        back = f"{reverse('consent:device')}?{urlencode({'user_code': form.cleaned_data['user_code']})}"
+        return redirect(f"{reverse('accounts:login-factor')}?{urlencode({'next': back})}")
     challenge = secrets.token_urlsafe(24)
     request.session[_SESSION_KEY] = {"challenge": challenge, "grant": grant.pk}
     consent_form = ConsentForm(

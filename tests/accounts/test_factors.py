@@ -15,6 +15,7 @@ from ciam.accounts import factors, throttle
 from ciam.accounts.authn import SESSION_KEY
 from ciam.accounts.models import Passkey, RecoveryCode, TotpFactor
 from ciam.audit.models import AuditEvent
+from ciam.oauth.models import DeviceGrant
 from tests.authenticator import SoftAuthenticator
 from tests.factories import make_public_client, make_user
 from tests.helpers import (
@@ -22,6 +23,10 @@ from tests.helpers import (
     PASSWORD,
     Inbox,
     authorization_query,
+    device_decide,
+    device_poll,
+    device_start,
+    enter_code,
     exchange,
     jwks_set,
     pkce_pair,
@@ -561,3 +566,25 @@ def test_download_my_data_lists_the_sign_in_methods_without_any_secret(user):
     assert data["lookup_secret"][0]["remaining"] == 9
     text = answer.content.decode()
     assert TotpFactor.objects.get(user=user).secret not in text and not any(c in text for c in codes)
+
+
+def test_the_device_flow_of_a_client_that_requires_mfa_asks_for_the_second_factor(user):
+    totp, _ = enroll_totp(user)
+    tv = make_public_client(
+        client_name="TV", require_mfa=True, grant_types=["urn:ietf:params:oauth:grant-type:device_code"]
+    ).client
+    started = device_start(tv.client_id)
+    # Signed in with the password only (a session from before the factor, say): step up first.
+    legacy = DjangoClient()
+    legacy.force_login(user)
+    entered = enter_code(legacy, started["user_code"])
+    assert entered.status_code == 302 and entered["Location"].startswith("/login/factor?next=")
+    back = legacy.post(
+        "/login/factor", {"method": "totp", "code": totp.now(), "next": query_of(entered["Location"])["next"]}
+    )
+    assert back.status_code == 302 and back["Location"].startswith("/device?user_code=")
+    page = enter_code(legacy, started["user_code"])
+    assert page.status_code == 200 and "device_challenge" in page.content.decode()
+    assert device_decide(legacy, page).status_code == 200
+    assert DeviceGrant.objects.get(client_id=tv.client_id).auth_context["acr"] == "2"
+    assert device_poll(tv.client_id, started["device_code"]).json()["access_token"]
