@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 
-from ciam.accounts.models import AccountLock, EmailCode, FailedAttempt
+from ciam.accounts.models import AccountLock, EmailCode, FailedAttempt, TotpFactor
 from ciam.accounts.sessions import Session
 
 
@@ -21,4 +21,8 @@ def purgeable(cutoff: datetime) -> dict[str, QuerySet]:
         # Verification and recovery codes past their lifespan (used ones expire as well; the
         # console's "last recovery" then reads "never" for them).
         "e-mailed codes": EmailCode.objects.filter(expires__lt=cutoff),
+        # Authenticator apps whose set-up was left unconfirmed for a day.
+        "unfinished authenticator set-ups": TotpFactor.objects.filter(
+            confirmed__isnull=True, created__lt=cutoff - timedelta(days=1)
+        ),
     }

@@ -104,6 +104,7 @@ def test_the_totp_key_is_encrypted_at_rest_and_confirmed_by_a_first_code(user, s
     assert message_with(smtp, user.email, "An authenticator app was set up")
 
 
+@pytest.mark.security("second-factor-guessing")
 def test_a_code_is_accepted_once_within_one_step_of_drift_either_way(user):
     totp, _ = enroll_totp(user)
     now = time.time()
@@ -147,6 +148,7 @@ def test_the_password_alone_signs_in_nobody_who_has_a_second_factor(user):
     assert "_auth_user_id" not in other.session
 
 
+@pytest.mark.security("second-factor-guessing")
 def test_wrong_codes_lock_the_second_step_with_429_and_retry_after(user, settings):
     totp, _ = enroll_totp(user)
     web = DjangoClient()
@@ -217,6 +219,7 @@ def test_new_recovery_codes_replace_the_old_ones_and_are_shown_once(user, smtp):
 # --- Changing factors -------------------------------------------------------------------------------
 
 
+@pytest.mark.security("factor-change-takeover")
 def test_changing_factors_needs_a_sign_in_of_the_last_five_minutes_and_tells_the_person(user, smtp):
     totp, _ = enroll_totp(user)
     web = DjangoClient()
@@ -346,6 +349,7 @@ def test_a_passkey_is_a_second_factor_after_the_password(user):
     assert done.status_code == 302 and signed_in_record(later)["amr"] == ["pwd", "hwk", "user", "mfa"]
 
 
+@pytest.mark.security("passkey-assertion-tricks")
 def test_bad_passkey_answers_are_refused_with_a_clear_message_and_audited(user):
     other = make_user(email="mallory@example.com")
     origin = factors.expected_origin()

@@ -7,10 +7,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from ciam.accounts.models import EmailCode
+from ciam.accounts import factors
+from ciam.accounts.models import EmailCode, TotpFactor
 from ciam.accounts.selfservice import recovery_link, verification_send
 from ciam.oauth.models import AccessToken, AuthorizationFlow, DeviceGrant, Grant, LogoutFlow, RefreshToken
 from consent.models import Consent
+from tests.factories import make_user
 from tests.helpers import cc, refresh, tokens_for
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +118,12 @@ def test_it_deletes_emailed_codes_past_their_lifespan(user):
     age(EmailCode.objects.filter(purpose=EmailCode.Purpose.VERIFY), "expires", 10)
     call_command("janitor", "--no-progress")
     assert list(EmailCode.objects.values_list("purpose", flat=True)) == [EmailCode.Purpose.RECOVER]
+
+
+def test_it_deletes_authenticator_set_ups_left_unconfirmed_for_a_day(user):
+    from_yesterday = make_user(email="left@example.com")
+    factors.totp_setup(from_yesterday)
+    age(TotpFactor.objects.all(), "created", 86400 + 60)
+    factors.totp_setup(user)  # just begun: kept
+    call_command("janitor", "--no-progress")
+    assert list(TotpFactor.objects.values_list("user__email", flat=True)) == [user.email]
