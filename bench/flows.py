@@ -24,6 +24,8 @@ import sys
 import time
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
+import pyotp
+
 
 class Browser:
     """A cookie jar and one HTTP/1.1 request per connection (the server closes each one, as
@@ -75,8 +77,6 @@ class Authenticator:
     order (the server refuses a code it has seen, and any older one)."""
 
     def __init__(self, secret: str):
-        import pyotp  # only the TOTP scenario needs it (the instruction counter does not)
-
         self.totp = pyotp.TOTP(secret)
         self.last_step = 0
 
