@@ -138,8 +138,19 @@ def _to_setup(request: HttpRequest, flow, next_url: str) -> HttpResponse:
     return redirect(f"{reverse('accounts:account-security')}?setup=1")
 
 
-def _factor_page(request, user, *, status=200, totp_form=None, code_form=None, problem="", use=""):
-    found = factors.factors_of(user)
+def _none(request: HttpRequest, pending: dict | None, flow, next_url: str) -> HttpResponse:
+    """The person has no second factor: removed since their password (which is then all there
+    is: start again), or never set up (set one up, then back)."""
+    if pending is not None:
+        request.session.pop(PENDING_FACTOR, None)
+        return stale_sign_in(request)
+    return _to_setup(request, flow, next_url)
+
+
+def _factor_page(
+    request, user, *, status=200, totp_form=None, code_form=None, problem="", use="", found=None
+):
+    found = found or factors.factors_of(user)
     context = {
         "person": user,
         "has_totp": found.totp is not None,
@@ -203,13 +214,13 @@ def login_factor_view(request: HttpRequest) -> HttpResponse:
             if pending is None
             else stale_sign_in(request)
         )
-    if not factors.has_second_factor(user):
-        if pending is not None:  # removed meanwhile: the password is all there is
-            request.session.pop(PENDING_FACTOR, None)
-            return stale_sign_in(request)
-        return _to_setup(request, flow, next_url)
     if request.method == "GET":
-        return _factor_page(request, user)
+        found = factors.factors_of(user)
+        return (
+            _factor_page(request, user, found=found) if found.any else _none(request, pending, flow, next_url)
+        )
+    if not factors.has_second_factor(user):
+        return _none(request, pending, flow, next_url)
 
     wait = factors.wait_before_check(user)
     if wait:
