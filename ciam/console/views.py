@@ -420,6 +420,16 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         ),
         ("Self-registration", on(settings.CIAM_REGISTRATION_ENABLED), ("CIAM_REGISTRATION_ENABLED",)),
         (
+            "Multi-factor sign-in",
+            {
+                "off": "off: password only; clients that require it are refused",
+                "optional": "optional: people may set up an authenticator app or passkeys, "
+                "then always use them",
+                "required": "required: everyone, set up right after the password if need be",
+            }[settings.CIAM_MFA],
+            ("CIAM_MFA",),
+        ),
+        (
             "Consent page: remember the decision ticked",
             on(settings.CIAM_CONSENT_REMEMBER_DEFAULT),
             ("CIAM_CONSENT_REMEMBER_DEFAULT",),
