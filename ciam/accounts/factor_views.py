@@ -11,6 +11,7 @@ import base64
 import json
 import time
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -349,7 +351,7 @@ def _security_page(request: AuthenticatedRequest, *, status: int = 200, **extra)
         "recent": recent_sign_in(request),
         "new_codes": json.loads(codes) if codes else None,
         "passkey_form": PasskeyForm(),
-        "has_password": user.has_usable_password(),
+        "recently": timezone.now() - timedelta(minutes=1),
         **extra,
     }
     return render(request, "accounts/account_security.html", context, status=status)

@@ -197,7 +197,9 @@ def totp_setup(user: User) -> TotpSetup:
         row = TotpFactor.objects.create(user=user, secret=seal_totp_secret(pyotp.random_base32(32)))
     secret = _unseal(row)
     uri = _totp(secret).provisioning_uri(name=user.email)
-    svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111827", light="#ffffff")
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=5, border=2, dark="#111827", light="#ffffff", omitsize=True
+    )
     return TotpSetup(key=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), uri=uri, qr_svg=svg)
 
 
