@@ -162,7 +162,9 @@ def test_an_authenticator_app_set_up_in_the_page_then_signs_in_with_a_code_and_a
     assert phone.locator("h1").inner_text() == "Your account"
 
 
-def test_passkeys_registered_in_chromium_sign_in_alone_and_as_the_second_factor(live_issuer, new_page, smtp):
+def test_passkeys_registered_in_chromium_sign_in_alone_and_as_the_second_factor(
+    live_issuer, new_page, callback, smtp
+):
     User.objects.create_user(email="finn@example.com", password=PASSWORD)
     page = new_page()
     cdp, authenticator = virtual_authenticator(page)
@@ -186,6 +188,16 @@ def test_passkeys_registered_in_chromium_sign_in_alone_and_as_the_second_factor(
     assert page.locator("h1").inner_text() == "Your account"
     passkey.refresh_from_db()
     assert passkey.last_used is not None and passkey.sign_count >= 1
+    sign_out(page)
+
+    # An application's sign-in with the passkey alone: Authlib reads a multi-factor ID token.
+    notes = app(callback)
+    session, url, verifier = authorization(live_issuer, notes)
+    page.goto(url)
+    page.wait_for_url(f"{callback.url}*")
+    claims = id_token_of(live_issuer, session, callback, verifier)
+    assert claims["acr"] == "2" and claims["amr"] == ["hwk", "user", "mfa"]
+    page.goto(f"{live_issuer}/account")
     sign_out(page)
 
     # 2. Alone, with the button (the autofill's request, as the page loads, is held back so
