@@ -592,3 +592,18 @@ def test_the_device_flow_of_a_client_that_requires_mfa_asks_for_the_second_facto
     assert device_decide(legacy, page).status_code == 200
     assert DeviceGrant.objects.get(client_id=tv.client_id).auth_context["acr"] == "2"
     assert device_poll(tv.client_id, started["device_code"]).json()["access_token"]
+
+
+def test_with_mfa_required_a_password_session_reaches_the_console_only_after_its_second_factor(settings):
+    admin = make_user(email="root@example.com", is_staff=True)
+    settings.CIAM_MFA = "required"
+    web = DjangoClient()
+    assert password_step(web, admin, next="/console/")["Location"] == "/account/security?setup=1"
+    # Not set up yet, the person tries the console anyway: the second factor (its set-up) first.
+    to_factor = web.get("/console/users/")
+    assert to_factor["Location"] == "/login/factor?next=%2Fconsole%2Fusers%2F"
+    assert web.get(to_factor["Location"])["Location"] == "/account/security?setup=1"
+    totp, _ = enroll_totp(admin)
+    assert web.get("/login/factor?next=/console/users/").status_code == 200
+    done = web.post("/login/factor", {"method": "totp", "code": totp.now(), "next": "/console/users/"})
+    assert done["Location"] == "/console/users/" and web.get("/console/users/").status_code == 200
