@@ -250,9 +250,9 @@ def test_settings_say_durations_in_words_and_where_each_value_comes_from(console
     assert "1 hour 30 minutes" in access and ">set<" in access
     assert "fixed policy" in _setting_row(page, "PKCE")
     assert "optional: people may set up" in _setting_row(page, "Multi-factor sign-in")
-    settings.CIAM_MFA = "required"
+    settings.CIAM_MFA = "off"
     page = console.get(reverse("console:settings")).content.decode()
-    assert "required: everyone" in _setting_row(page, "Multi-factor sign-in")
+    assert "off: password only" in _setting_row(page, "Multi-factor sign-in")
 
 
 def test_every_console_page_links_the_api_docs(console):
