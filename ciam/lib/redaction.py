@@ -6,6 +6,11 @@ record factory, so it holds for any handler an operator configures): our credent
 recognisable prefixes (`ciam_at_`, `ciam_rt_`, ...) and JWTs have a recognisable shape, so both
 are cut down to their prefix. Only records that pass their logger's level are made, so this costs
 nothing on a quiet logger.
+
+Django's template engine logs, at DEBUG, every variable a page leaves undefined, with the page's
+whole context in the exception: that holds what the page shows, one-time secrets included (an
+authenticator app's key, new recovery codes). Those records keep their message (the variable's
+and the template's names) and lose the exception.
 """
 
 import logging
@@ -34,6 +39,8 @@ def _redacting(factory):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.name == "django.template" and record.exc_info:
+            record.exc_info, record.exc_text = None, None
         if record.exc_info and record.exc_info[0] is not None:
             # Formatters reuse exc_text when it is set: an exception's text is redacted too.
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))

@@ -2,7 +2,8 @@
 
 Every logger (ours, Django's with SQL logging on, oauthlib's, the toolkit's) is turned to DEBUG
 and captured, together with everything printed to stdout and stderr, while the service runs the
-flows that carry secrets: registration and sign-in (right and wrong passwords), the authorization
+flows that carry secrets: registration and sign-in (right and wrong passwords), an authenticator
+app's key and codes and a recovery code, the authorization
 code flow with PKCE, refresh, introspection, userinfo, revocation, the device flow, client
 credentials with a generated and a supplied secret, client creation and secret rotation through
 the admin API, and refused credentials of every kind. No raw secret may appear in what was
@@ -11,10 +12,13 @@ captured.
 
 import logging
 import re
+import time
 from datetime import timedelta
 
+import pyotp
 import pytest
 from django.db import connection
+from django.template import Context, Template
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
@@ -121,6 +125,29 @@ def test_no_secret_or_token_is_logged_at_any_level(
     )
     web = DjangoClient()
     assert web.post("/login", {"email": user.email, "password": PASSWORD}).status_code == 302
+
+    # Second factors: an authenticator app set up on its page, a code, a wrong code, a recovery code.
+    page = web.get("/account/security/totp").content.decode()
+    secrets["TOTP key"] = page.split("data-totp-key>")[1].split("<")[0].replace(" ", "")
+    totp = pyotp.TOTP(secrets["TOTP key"])
+    secrets["first TOTP code"] = totp.at(time.time() - 30)
+    web.post("/account/security/totp", {"code": secrets["first TOTP code"]})
+    codes = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", web.get("/account/security").content.decode())
+    assert len(codes) == 10
+    secrets["recovery code"] = codes[0]
+    second = DjangoClient()
+    second.post("/login", {"email": user.email, "password": PASSWORD})
+    secrets["wrong TOTP code"] = "000000" if totp.now() != "000000" else "111111"
+    assert (
+        second.post("/login/factor", {"method": "totp", "code": secrets["wrong TOTP code"]}).status_code
+        == 400
+    )
+    secrets["TOTP code"] = totp.now()
+    assert second.post("/login/factor", {"method": "totp", "code": secrets["TOTP code"]}).status_code == 302
+    third = DjangoClient()
+    third.post("/login", {"email": user.email, "password": PASSWORD})
+    used = third.post("/login/factor", {"method": "recovery", "recovery_code": secrets["recovery code"]})
+    assert used.status_code == 302
 
     # The authorization code flow with PKCE, a confidential client with a generated secret.
     app = make_client(
@@ -235,3 +262,12 @@ def test_a_token_in_a_log_call_is_cut_to_its_prefix_for_any_handler(caplog):
     assert "ciam_at_[redacted]" in text and "ciam_rt_[redacted]" in text and "eyJ[redacted]" in text
     assert access not in text and "secretpart" not in text and "c2lnbmF0dXJl" not in text
     assert "ValueError" in text  # the exception is still reported, without the token
+
+
+def test_a_pages_context_never_reaches_the_logs_with_an_undefined_variable(caplog):
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with caplog.at_level(logging.DEBUG, logger="django.template"):
+        html = Template("{{ missing }}<p>{{ key }}</p>").render(Context({"key": secret}))
+    assert secret in html
+    assert any("missing" in r.getMessage() for r in caplog.records)  # the variable's name is kept
+    assert secret not in caplog.text and all(r.exc_info is None for r in caplog.records)
