@@ -26,7 +26,7 @@ import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from webauthn import (
@@ -146,6 +146,14 @@ def has_second_factor(user: User) -> bool:
         User.objects.filter(pk=user.pk)
         .filter(Q(totp__confirmed__isnull=False) | Q(passkeys__isnull=False))
         .exists()
+    )
+
+
+def annotate_second_factor(users):
+    """`users` with `has_totp` and `has_passkey` (for lists: no query per person)."""
+    return users.annotate(
+        has_totp=Exists(TotpFactor.objects.filter(user=OuterRef("pk"), confirmed__isnull=False)),
+        has_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))),
     )
 
 

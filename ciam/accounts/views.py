@@ -670,6 +670,11 @@ def user_list(request: HttpRequest) -> HttpResponse:
         users = users.filter(locked_until__gt=now)
     elif status == "inactive":
         users = users.filter(is_active=False)
+    users = factors.annotate_second_factor(users)
+    if status == "mfa":
+        users = users.filter(Q(has_totp=True) | Q(has_passkey=True))
+    elif status == "no-mfa":
+        users = users.filter(has_totp=False, has_passkey=False)
     page, query = page_of(request, users.order_by("email"), 25)
     return render(
         request,

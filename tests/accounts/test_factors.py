@@ -607,3 +607,15 @@ def test_with_mfa_required_a_password_session_reaches_the_console_only_after_its
     assert web.get("/login/factor?next=/console/users/").status_code == 200
     done = web.post("/login/factor", {"method": "totp", "code": totp.now(), "next": "/console/users/"})
     assert done["Location"] == "/console/users/" and web.get("/console/users/").status_code == 200
+
+
+def test_the_console_user_list_marks_and_filters_people_with_a_second_factor(user, admin_client):
+    enroll_totp(user)
+    plain = make_user(email="plain@example.com")
+    listed = admin_client.get("/console/users/").content.decode()
+    row = listed.split(user.email)[1].split("</tr>")[0]
+    assert ">2-step<" in row and ">2-step<" not in listed.split(plain.email)[1].split("</tr>")[0]
+    with_mfa = admin_client.get("/console/users/?status=mfa").content.decode()
+    assert user.email in with_mfa and plain.email not in with_mfa
+    without = admin_client.get("/console/users/?status=no-mfa").content.decode()
+    assert plain.email in without and user.email not in without
