@@ -3,13 +3,16 @@
 A budget counts the statements a request sends (transaction control aside: BEGIN, COMMIT and
 savepoints, which SQLite logs and PostgreSQL does not), names each, and refuses duplicates."""
 
+import time
 from urllib.parse import urlencode
 
+import pyotp
 import pytest
 from django.db import connection
 from django.test import Client as DjangoClient
 from django.test.utils import CaptureQueriesContext
 
+from ciam.accounts import factors
 from ciam.oauth.keys import current_signing_key
 from consent.models import Consent
 from tests.helpers import CALLBACK, PASSWORD, basic, exchange, form_post, pkce_pair, query_of, tokens_for
@@ -163,3 +166,44 @@ def test_a_sign_in_that_completes_its_authorization_request_stays_within_its_bud
     assert len(sqls) <= 17, sqls
     assert duplicates(sqls) == []
     assert sum(sql.startswith('SELECT "clients_client"') for sql in sqls) == 1  # the client read once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_step_with_a_code_that_completes_its_authorization_request_stays_within_its_budget(
+    user, public_client
+):
+    _, challenge = pkce_pair()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": public_client.client.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=True)
+    setup = factors.totp_setup(user)
+    totp = pyotp.TOTP(setup.key.replace(" ", ""))
+    factors.totp_confirm(user=user, code=totp.at(time.time() - 30), ip_address=None)
+    web = DjangoClient()
+    login_challenge = query_of(web.get(f"/oauth2/auth?{query}")["Location"])["login_challenge"]
+    web.post("/login", {"email": user.email, "password": PASSWORD, "login_challenge": login_challenge})
+
+    response, sqls = measured(
+        lambda: web.post(
+            "/login/factor", {"method": "totp", "code": totp.now(), "login_challenge": login_challenge}
+        )
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(CALLBACK) and "code" in query_of(response["Location"])
+    # The session; the pending person and the flow; whether they have a factor; the throttle; the
+    # key read, its step spent by one conditional UPDATE; the throttle cleared; the sign-in (Django's
+    # new session key: a key unused, its row, the old one deleted; last_login), the failures and
+    # the audit row; the flow's login step answered; then the request it completes (the client's
+    # revision, the remembered consent, the code); the session saved.
+    assert len(sqls) <= 20, sqls
+    assert duplicates(sqls) == []
+    assert sum(sql.startswith('SELECT "clients_client"') for sql in sqls) == 1
