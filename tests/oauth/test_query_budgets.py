@@ -133,20 +133,25 @@ def test_no_signing_key_is_parsed_per_request(flow, public_client, monkeypatch):
     assert parsed == []
 
 
-@pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test transaction around it
-def test_a_sign_in_that_completes_its_authorization_request_stays_within_its_budget(user, public_client):
+def _consented_request(user, client) -> str:
+    """The query of an authorization request (PKCE) for `client`, which `user` allowed before."""
     _, challenge = pkce_pair()
-    query = urlencode(
+    Consent.objects.create(user=user, client=client, scopes=["openid"], remember=True)
+    return urlencode(
         {
             "response_type": "code",
-            "client_id": public_client.client.client_id,
+            "client_id": client.client_id,
             "redirect_uri": CALLBACK,
             "scope": "openid",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
         }
     )
-    Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=True)
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test transaction around it
+def test_a_sign_in_that_completes_its_authorization_request_stays_within_its_budget(user, public_client):
+    query = _consented_request(user, public_client.client)
     web = DjangoClient()
     to_login = web.get(f"/oauth2/auth?{query}")["Location"]
     challenge = query_of(to_login)["login_challenge"]
@@ -172,18 +177,7 @@ def test_a_sign_in_that_completes_its_authorization_request_stays_within_its_bud
 def test_a_second_step_with_a_code_that_completes_its_authorization_request_stays_within_its_budget(
     user, public_client
 ):
-    _, challenge = pkce_pair()
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": public_client.client.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
-    Consent.objects.create(user=user, client=public_client.client, scopes=["openid"], remember=True)
+    query = _consented_request(user, public_client.client)
     setup = factors.totp_setup(user)
     totp = pyotp.TOTP(setup.key.replace(" ", ""))
     factors.totp_confirm(user=user, code=totp.at(time.time() - 30), ip_address=None)
