@@ -56,6 +56,18 @@ class SoftAuthenticator:
             {"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": False}
         ).encode()
 
+    def _credential(self, response: dict) -> str:
+        """A PublicKeyCredential as the browser's JSON (what @simplewebauthn/browser posts)."""
+        return json.dumps(
+            {
+                "id": self.id,
+                "rawId": self.id,
+                "type": "public-key",
+                "response": response,
+                "clientExtensionResults": {},
+            }
+        )
+
     def create(self, options: dict | str, *, origin: str | None = None, rp_id: str | None = None) -> str:
         """navigator.credentials.create(): the registration response's JSON."""
         options = json.loads(options) if isinstance(options, str) else options
@@ -67,17 +79,11 @@ class SoftAuthenticator:
         )
         auth_data = rp_hash + bytes([self._flags(AT, True)]) + self.sign_count.to_bytes(4, "big") + attested
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        return json.dumps(
+        return self._credential(
             {
-                "id": self.id,
-                "rawId": self.id,
-                "type": "public-key",
-                "response": {
-                    "clientDataJSON": b64url(client_data),
-                    "attestationObject": b64url(attestation),
-                    "transports": ["internal"],
-                },
-                "clientExtensionResults": {},
+                "clientDataJSON": b64url(client_data),
+                "attestationObject": b64url(attestation),
+                "transports": ["internal"],
             }
         )
 
@@ -97,17 +103,11 @@ class SoftAuthenticator:
         rp_hash = hashlib.sha256((rp_id or options["rpId"]).encode()).digest()
         auth_data = rp_hash + bytes([self._flags(0, verified)]) + self.sign_count.to_bytes(4, "big")
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-        return json.dumps(
+        return self._credential(
             {
-                "id": self.id,
-                "rawId": self.id,
-                "type": "public-key",
-                "response": {
-                    "clientDataJSON": b64url(client_data),
-                    "authenticatorData": b64url(auth_data),
-                    "signature": b64url(signature),
-                    "userHandle": b64url(self.user_handle),
-                },
-                "clientExtensionResults": {},
+                "clientDataJSON": b64url(client_data),
+                "authenticatorData": b64url(auth_data),
+                "signature": b64url(signature),
+                "userHandle": b64url(self.user_handle),
             }
         )
