@@ -26,12 +26,14 @@ SESSION_KEY = "ciam_auth"
 ACR_PASSWORD = "1"
 # A password and a second factor, or a user-verifying passkey alone (ciam.accounts.factors).
 ACR_MFA = "2"
-ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
+# The `acr` values a sign-in here reaches, weakest first, with their strength (discovery lists them).
+ACR_LEVELS = {ACR_PASSWORD: 1, ACR_MFA: 2}
 
 
 def acr_level(acr: object) -> int:
-    """How strong a sign-in's `acr` is: 2 for multi-factor, 1 for anything else."""
-    return 2 if acr == ACR_MFA else 1
+    """How strong a sign-in's `acr` is: 2 for multi-factor, 1 for anything else (a login app's
+    own values included)."""
+    return ACR_LEVELS.get(acr, 1) if isinstance(acr, str) else 1
 
 
 def mark_signed_in(

@@ -19,10 +19,10 @@ ask for nothing weaker; a person signed in less strongly is asked for the second
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ciam.accounts.authn import ACR_LEVELS
+
 PROMPTS = ("none", "login", "consent", "select_account")
-# The authentication context classes (`acr`) a sign-in here reaches, weakest first: a password;
-# multi-factor (a password and a second factor, or a user-verifying passkey). Discovery lists them.
-ACR_LEVELS = {"1": 1, "2": 2}  # discovery lists them, in this order
+# discovery lists them, in this order
 # The prompt values a new sign-in answers.
 SIGN_IN_PROMPTS = frozenset({"login", "select_account"})
 # An id_token_hint that is not an ID token this server issued.

@@ -8,7 +8,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from ciam.oauth.authorize import ACR_LEVELS, PROMPTS
+from ciam.accounts.authn import ACR_LEVELS
+from ciam.oauth.authorize import PROMPTS
 from ciam.oauth.keys import current_signing_key, jwks
 from ciam.oauth.scopes import PERSON_CLAIMS, known_scopes
 from ciam.oauth.server import RESPONSE_MODES
