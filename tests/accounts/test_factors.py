@@ -619,3 +619,35 @@ def test_the_console_user_list_marks_and_filters_people_with_a_second_factor(use
     assert user.email in with_mfa and plain.email not in with_mfa
     without = admin_client.get("/console/users/?status=no-mfa").content.decode()
     assert plain.email in without and user.email not in without
+
+
+def test_malformed_passkey_answers_are_a_clear_400_never_a_500(user):
+    web = DjangoClient()
+    password_step(web, user)
+    key = SoftAuthenticator(factors.expected_origin())
+    add_passkey(web, key)
+    good = json.loads(key.get(_options(web, "sign-in")))
+    bodies = [
+        {"id": key.id},
+        {"id": key.id, "response": []},
+        {"id": key.id, "response": {"clientDataJSON": 5}},
+        {**good, "response": {**good["response"], "authenticatorData": "!!"}},
+        {**good, "response": {**good["response"], "signature": ""}},
+        {**good, "type": "other"},
+        {**good, "response": {**good["response"], "clientDataJSON": "e30"}},
+        [1, 2],
+    ]
+    for body in bodies:
+        attempt = DjangoClient()
+        _options(attempt, "sign-in")
+        throttle.clear(factors.SECOND_FACTOR, key=str(user.pk))
+        refused = attempt.post("/login/passkey", {"credential": json.dumps(body)})
+        assert refused.status_code == 400, body
+        assert "passkey" in refused.content.decode().lower() and "_auth_user_id" not in attempt.session
+    for body in ({"id": "x"}, {"id": "x", "response": {"attestationObject": "zz", "clientDataJSON": "e30"}}):
+        _options(web, "register")
+        added = web.post(
+            "/account/security", {"section": "passkey-add", "credential": json.dumps(body), "name": "n"}
+        )
+        assert added.status_code == 400 and "could not be verified" in added.content.decode()
+    assert Passkey.objects.filter(user=user).count() == 1  # nothing half-written
