@@ -352,6 +352,7 @@ def _security_page(request: AuthenticatedRequest, *, status: int = 200, **extra)
         "new_codes": json.loads(codes) if codes else None,
         "passkey_form": PasskeyForm(),
         "recently": timezone.now() - timedelta(minutes=1),
+        "site_name": settings.CIAM_SITE_NAME,
         **extra,
     }
     return render(request, "accounts/account_security.html", context, status=status)

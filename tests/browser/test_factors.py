@@ -5,6 +5,7 @@ multi-factor, with Authlib's client reading `acr` and `amr` from the ID token.""
 
 import json
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -263,7 +264,12 @@ def test_a_client_that_requires_mfa_has_a_person_set_up_a_factor_then_go_on(
     assert page.locator("h1").inner_text() == "Sign-in security"
     assert "asks for a second step" in page.content()
     shot(page, "security-setup-required")
-    set_up_authenticator_app(page)
+    _, codes = set_up_authenticator_app(page)
+    with page.expect_download() as download:
+        page.click("button:has-text('Download')")
+    saved = Path(download.value.path()).read_text()
+    assert download.value.suggested_filename == "recovery-codes.txt" and all(c in saved for c in codes)
+    assert "hank@example.com" in saved
     page.click("button:has-text('I saved them')")
     page.wait_for_url(f"{callback.url}*")
     claims = id_token_of(live_issuer, session, callback, verifier)
