@@ -419,6 +419,10 @@ _REFUSALS = (
 )
 
 
+# What py_webauthn raises for an answer it refuses, or one too malformed to read.
+_REFUSED_ANSWER = (WebAuthnException, ValueError, KeyError, TypeError, binascii.Error)
+
+
 def _refusal(exc: Exception) -> tuple[str, str]:
     text = str(exc)
     for start, reason, message in _REFUSALS:
@@ -453,7 +457,7 @@ def passkey_register(
             expected_origin=expected_origin(),
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except _REFUSED_ANSWER as exc:
         reason, message = _refusal(exc)
         audit_record(
             event="mfa.passkey_refused",
@@ -539,7 +543,7 @@ def passkey_check(
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=user is None,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except _REFUSED_ANSWER as exc:
         reason, message = _refusal(exc)
         refused(owner, method="passkey", reason=reason, ip_address=ip_address)
         raise FactorError(message) from exc
